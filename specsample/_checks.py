@@ -1,0 +1,247 @@
+"""Input checks shared by every scheme: the one boundary between user data and the kernels.
+
+The numba kernels index arrays by token ids and trust their inputs, so every public entry
+point sends its arguments through these functions first. A bad argument raises a
+``TypeError`` (wrong kind of object) or ``ValueError`` (right kind, bad value) whose message
+names the argument and the offending value; nothing is clipped, renormalised or guessed.
+
+Probability vectors
+-------------------
+A probability vector has non-negative, finite entries whose sum is within
+:data:`PROB_SUM_TOL` of 1. Inside that tolerance the vector is read as *proportional* to the
+distribution: every scheme samples exactly from ``p / p.sum()``. Lower-precision floats are
+upcast to float64 before any residual is formed.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numba
+import numpy as np
+
+#: How far the sum of a floating-point probability vector may be from 1.
+#: 1e-3 admits any float16 rounding of a normalised vector (each entry is off by at most
+#: 2**-11 of itself, so the sum by at most 4.9e-4) and catches logits, unnormalised
+#: counts and missing or duplicated mass above 0.1%. Fraction inputs must sum to 1 exactly.
+PROB_SUM_TOL = 1e-3
+
+#: Largest number of tuples a ``draft_law`` may enumerate before it refuses.
+MAX_LAW_TUPLES = 2_000_000
+
+_OK, _NAN, _NEG, _INF = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class RowStats:
+    """Per-row facts gathered by the validating scan (each array has one entry per row).
+
+    ``total`` is the sequential sum of the row; ``hub`` its first argmax; ``rest`` the sum
+    of every entry but the hub's; ``support`` the number of positive entries.
+    """
+
+    total: np.ndarray
+    hub: np.ndarray
+    rest: np.ndarray
+    support: np.ndarray
+
+
+@numba.njit(cache=True)
+def _scan_rows(x):  # x: (R, V) float64
+    rows, vocab = x.shape
+    status = np.zeros(rows, np.int64)
+    where = np.full(rows, -1, np.int64)
+    total = np.zeros(rows)
+    hub = np.zeros(rows, np.int64)
+    rest = np.zeros(rows)
+    support = np.zeros(rows, np.int64)
+    for r in range(rows):
+        s = 0.0
+        best = -1.0
+        arg = -1
+        others = 0.0
+        nnz = 0
+        for i in range(vocab):
+            v = x[r, i]
+            if v != v:
+                status[r] = _NAN
+                where[r] = i
+                break
+            if v < 0.0:
+                status[r] = _NEG
+                where[r] = i
+                break
+            if v == np.inf:
+                status[r] = _INF
+                where[r] = i
+                break
+            s += v
+            if v > 0.0:
+                nnz += 1
+            if v > best:
+                if arg >= 0:
+                    others += best
+                best = v
+                arg = i
+            else:
+                others += v
+        total[r] = s
+        hub[r] = arg
+        rest[r] = others
+        support[r] = nnz
+    return status, where, total, hub, rest, support
+
+
+def _row_label(name: str, row: int, rows: int) -> str:
+    return f"{name}[{row}]" if rows > 1 else name
+
+
+def probs(x, name: str, *, ndims: tuple[int, ...] = (1, 2)) -> tuple[np.ndarray, RowStats]:
+    """Check a floating-point probability vector (or a batch of them, one per row).
+
+    Returns the float64 C-contiguous array and its :class:`RowStats`. Raises ``TypeError``
+    for non-numeric input and ``ValueError`` for a bad shape, a NaN, infinite or negative
+    entry, or a sum more than :data:`PROB_SUM_TOL` from 1.
+    """
+    arr = _real_array(x, name)
+    if arr.ndim not in ndims:
+        want = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{name} must be {want}; got shape {arr.shape}")
+    if arr.size == 0 or arr.shape[-1] == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least one token")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    rows2d = arr.reshape(-1, arr.shape[-1])
+    status, where, total, hub, rest, support = _scan_rows(rows2d)
+    bad = np.flatnonzero(status)
+    if bad.size:
+        r = int(bad[0])
+        i = int(where[r])
+        what = {_NAN: "NaN", _NEG: "a negative entry", _INF: "an infinite entry"}[int(status[r])]
+        label = _row_label(name, r, rows2d.shape[0])
+        raise ValueError(f"{label} has {what} at token {i}: {rows2d[r, i]!r}")
+    off = np.flatnonzero(np.abs(total - 1.0) > PROB_SUM_TOL)
+    if off.size:
+        r = int(off[0])
+        label = _row_label(name, r, rows2d.shape[0])
+        raise ValueError(
+            f"{label} sums to {total[r]!r}, more than PROB_SUM_TOL={PROB_SUM_TOL} from 1; "
+            "pass probabilities (softmax of the logits), not logits or counts"
+        )
+    return arr, RowStats(total=total, hub=hub, rest=rest, support=support)
+
+
+def _real_array(x, name: str) -> np.ndarray:
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(f"{name} must be an array of real numbers; got {type(x).__name__}")
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested sequences
+        raise TypeError(f"{name} must be a rectangular array of real numbers: {exc}") from None
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        hint = ""
+        if arr.dtype == object and any(isinstance(v, Fraction) for v in arr.ravel()[:64]):
+            hint = "; Fraction inputs are accepted by output_law, acceptance_rate and draft_law"
+        raise TypeError(f"{name} must hold real numbers (float or int); got dtype {arr.dtype}{hint}")
+    return arr
+
+
+def is_exact(x) -> bool:
+    """True when ``x`` is a 1-D sequence whose entries are all ``Fraction`` or ``int``
+    with at least one ``Fraction`` (the exact, rational-arithmetic path)."""
+    if isinstance(x, np.ndarray) and x.dtype != object:
+        return False
+    try:
+        items = list(x)
+    except TypeError:
+        return False
+    return any(isinstance(v, Fraction) for v in items)
+
+
+def exact_probs(x, name: str) -> np.ndarray:
+    """Check a rational probability vector; return a 1-D object array of ``Fraction``.
+
+    Entries must be ``Fraction`` or ``int``, non-negative, and sum to exactly 1.
+    """
+    items = list(x)
+    if not items:
+        raise ValueError(f"{name} is empty; it needs at least one token")
+    out = []
+    for i, v in enumerate(items):
+        if isinstance(v, bool) or not isinstance(v, (Fraction, int)):
+            raise TypeError(
+                f"{name}[{i}] is {type(v).__name__}; the exact path needs every entry to be a "
+                "Fraction or int (do not mix floats and Fractions)"
+            )
+        if v < 0:
+            raise ValueError(f"{name} has a negative entry at token {i}: {v}")
+        out.append(Fraction(v))
+    total = sum(out, Fraction(0))
+    if total != 1:
+        raise ValueError(f"{name} sums to {total}, not exactly 1 (required on the exact path)")
+    return np.array(out, dtype=object)
+
+
+def count(k, name: str = "k") -> int:
+    """Check a number of drafts: an ``int`` (not ``bool``) that is at least 1."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"{name} must be an int; got {type(k).__name__} {k!r}")
+    if k < 1:
+        raise ValueError(f"{name} must be at least 1; got {k}")
+    return int(k)
+
+
+def generator(rng) -> np.random.Generator:
+    """Check that ``rng`` is a ``numpy.random.Generator`` (no global seeds, no legacy API)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(seed)); "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
+
+def randomness(rng, uniforms, shape: tuple[int, ...]) -> np.ndarray:
+    """Return the uniforms a call consumes: fresh draws from ``rng``, or the caller's own.
+
+    Exactly one of ``rng`` and ``uniforms`` must be given. Passed uniforms must be a
+    float array of exactly ``shape`` with every entry in [0, 1).
+    """
+    if (rng is None) == (uniforms is None):
+        raise TypeError("pass exactly one of rng= (a numpy Generator) and uniforms= (an array)")
+    if rng is not None:
+        return generator(rng).random(shape)
+    arr = np.asarray(uniforms)
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(f"uniforms must be a float array; got dtype {arr.dtype}")
+    if arr.shape != shape:
+        raise ValueError(f"uniforms must have shape {shape}; got {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.all((arr >= 0.0) & (arr < 1.0)):
+        bad = arr[~((arr >= 0.0) & (arr < 1.0))].ravel()[0]
+        raise ValueError(f"uniforms must lie in [0, 1); found {bad!r}")
+    return arr
+
+
+def tokens(drafts, vocab: int, name: str = "drafts") -> np.ndarray:
+    """Check an array of token ids: integers (not bool, not float) in ``[0, vocab)``.
+
+    Returns a C-contiguous int64 array of the same shape.
+    """
+    if isinstance(drafts, (str, bytes)) or drafts is None:
+        raise TypeError(f"{name} must be an integer array of token ids; got {type(drafts).__name__}")
+    try:
+        arr = np.asarray(drafts)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{name} must be a rectangular integer array: {exc}") from None
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer token ids; got dtype {arr.dtype}")
+    if arr.size:
+        lo, hi = arr.min(), arr.max()
+        if lo < 0 or hi >= vocab:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{name} holds token {int(bad)}, outside [0, {vocab})")
+    return np.ascontiguousarray(arr, dtype=np.int64)

@@ -1,0 +1,149 @@
+"""Sampling primitives shared by the schemes, each in a numba and a plain-numpy form.
+
+Every draw consumes one pre-drawn uniform ``u`` in [0, 1) by inversion: with weights ``w``
+and sequential prefix sums ``C``, the token is the first ``i`` with ``C[i] > u * C[-1]``.
+That never selects a zero-weight token. If rounding makes ``u * C[-1]`` reach ``C[-1]``, the
+last token with positive weight is taken (the token whose interval ends at the total).
+
+The numba and numpy forms do the same floating-point operations in the same order
+(``np.cumsum`` accumulates left to right, like the loops here; adding ``0.0`` for a skipped
+token is exact), so on the same uniforms they return the same tokens bit for bit.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+# ---------------------------------------------------------------- numba forms
+@numba.njit(cache=True)
+def search_right(cum, t):
+    """First index ``i`` with ``cum[i] > t`` (``len(cum)`` if none); ``cum`` non-decreasing."""
+    lo = 0
+    hi = cum.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if cum[mid] > t:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@numba.njit(cache=True)
+def prefix_sums(w, cum):
+    """Fill ``cum`` with the running sums of ``w``; return the last index with ``w > 0``."""
+    s = 0.0
+    last = -1
+    for i in range(w.shape[0]):
+        s += w[i]
+        cum[i] = s
+        if w[i] > 0.0:
+            last = i
+    return last
+
+
+@numba.njit(cache=True)
+def draw_from_prefix(cum, last, u):
+    """Invert prefix sums ``cum`` (of a row whose last positive index is ``last``) at ``u``."""
+    i = search_right(cum, u * cum[cum.shape[0] - 1])
+    if i == cum.shape[0]:
+        return last
+    return i
+
+
+@numba.njit(cache=True)
+def _excluded(i, excl, m):
+    for j in range(m):
+        if excl[j] == i:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def draw_excluding(q, excl, m, u):
+    """Draw from ``q`` with the tokens ``excl[:m]`` removed, renormalised.
+
+    Two passes: the remaining mass is summed afresh (never ``1 - q(excluded)``, which loses
+    every digit when the excluded tokens hold nearly all the mass), then inverted at ``u``.
+    Returns -1 if no mass remains.
+    """
+    total = 0.0
+    for i in range(q.shape[0]):
+        if not _excluded(i, excl, m):
+            total += q[i]
+    t = u * total
+    cum = 0.0
+    last = -1
+    for i in range(q.shape[0]):
+        if q[i] > 0.0 and not _excluded(i, excl, m):
+            cum += q[i]
+            last = i
+            if cum > t:
+                return i
+    return last
+
+
+@numba.njit(cache=True)
+def draft_iid_rows(q, u):
+    """Kernel: ``u.shape[1]`` i.i.d. draws per row of ``q`` (``q`` has 1 or ``len(u)`` rows)."""
+    n, k = u.shape
+    vocab = q.shape[1]
+    out = np.empty((n, k), np.int64)
+    cum = np.empty(vocab)
+    last = -1
+    for b in range(n):
+        r = 0 if q.shape[0] == 1 else b
+        if b == 0 or q.shape[0] > 1:
+            last = prefix_sums(q[r], cum)
+        for j in range(k):
+            out[b, j] = draw_from_prefix(cum, last, u[b, j])
+    return out
+
+
+@numba.njit(cache=True)
+def draft_without_replacement_rows(q, u):
+    """Kernel: ordered draws without replacement, one uniform per draw."""
+    n, k = u.shape
+    vocab = q.shape[1]
+    out = np.empty((n, k), np.int64)
+    cum = np.empty(vocab)
+    last = -1
+    for b in range(n):
+        r = 0 if q.shape[0] == 1 else b
+        if b == 0 or q.shape[0] > 1:
+            last = prefix_sums(q[r], cum)
+        out[b, 0] = draw_from_prefix(cum, last, u[b, 0])
+        for j in range(1, k):
+            out[b, j] = draw_excluding(q[r], out[b], j, u[b, j])
+    return out
+
+
+# ---------------------------------------------------------------- numpy forms
+def np_draw(w: np.ndarray, u) -> np.ndarray | int:
+    """Invert the prefix sums of weights ``w`` (1-D) at ``u`` (a scalar or an array)."""
+    cum = np.cumsum(w)
+    idx = np.searchsorted(cum, np.asarray(u) * cum[-1], side="right")
+    last = np.flatnonzero(w > 0.0)[-1]
+    idx = np.where(idx == w.shape[0], last, idx)
+    return int(idx) if idx.ndim == 0 else idx.astype(np.int64)
+
+
+def np_draw_excluding(q: np.ndarray, excluded, u: float) -> int:
+    """Draw from ``q`` with the tokens ``excluded`` removed (numpy twin of draw_excluding)."""
+    keep = np.ones(q.shape[0], dtype=bool)
+    keep[np.asarray(excluded, dtype=np.int64)] = False
+    return np_draw(np.where(keep, q, 0.0), u)
+
+
+def np_draft_iid(q: np.ndarray, u: np.ndarray) -> np.ndarray:
+    return np.asarray(np_draw(q, u), dtype=np.int64)
+
+
+def np_draft_without_replacement(q: np.ndarray, u: np.ndarray) -> np.ndarray:
+    out = np.empty(u.shape[0], dtype=np.int64)
+    out[0] = np_draw(q, u[0])
+    for j in range(1, u.shape[0]):
+        out[j] = np_draw_excluding(q, out[:j], u[j])
+    return out

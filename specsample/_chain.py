@@ -145,12 +145,12 @@ def verdict(call: VerifyCall, *, without_replacement: bool) -> Verdict:
     """Run a checked call through the kernel (batched) or the numpy reference (one row)."""
     if call.batched:
         tok, idx = chain_rows(
-            call.p, call.q, call.pstats.total, call.qstats.total, call.drafts, call.u,
+            call.p, call.q, call.sp, call.sq, call.drafts, call.u,
             without_replacement,
         )
     else:
         tok, idx = chain_row_numpy(
-            call.p[0], call.q[0], call.pstats.total[0], call.qstats.total[0], call.drafts[0],
+            call.p[0], call.q[0], call.sp[0], call.sq[0], call.drafts[0],
             call.u[0], without_replacement,
         )
     return call.verdict(tok, idx)

@@ -273,11 +273,11 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
     call = _api.prepare_verify(p, q, drafts, rng, uniforms, scheme=NAME, max_k=MAX_K)
     if call.batched:
         tok, idx = _verify_rows(
-            call.p, call.q, call.pstats.total, call.qstats.total, call.drafts, call.u
+            call.p, call.q, call.sp, call.sq, call.drafts, call.u
         )
     else:
         tok, idx = _verify_row_numpy(
-            call.p[0], call.q[0], call.pstats.total[0], call.qstats.total[0], call.drafts[0],
+            call.p[0], call.q[0], call.sp[0], call.sq[0], call.drafts[0],
             call.u[0],
         )
     return call.verdict(tok, idx)

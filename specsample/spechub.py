@@ -43,7 +43,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from specsample import _api, _chain, _laws, _sampling
+from specsample import _api, _chain, _checks, _laws, _sampling
 from specsample.scheme import Verdict
 
 NAME = "spechub"
@@ -54,11 +54,17 @@ def _min_support(k: int) -> int:
     return k
 
 
-def _check_tuples(q2, d2, qstats) -> None:
+def _hubs(q2) -> np.ndarray:
+    """First argmax of each row (exact comparisons, so Fraction rows work too)."""
+    if q2.dtype == object:
+        return np.array([_api.hub_of(row) for row in q2], dtype=np.int64)
+    return np.argmax(q2, axis=1).astype(np.int64)
+
+
+def _check_tuples(q2, d2) -> None:
     if d2.shape[1] != 2:
         return
-    hub = qstats.hub if q2.shape[0] > 1 else np.full(d2.shape[0], qstats.hub[0])
-    hub = np.broadcast_to(hub, (d2.shape[0],))
+    hub = np.broadcast_to(_hubs(q2), (d2.shape[0],))
     first, second = d2[:, 0], d2[:, 1]
     ok = (first == hub) != (second == hub)
     bad = np.flatnonzero(~ok)
@@ -114,9 +120,10 @@ def draft(q, k: int = 2, *, rng=None, uniforms=None, size: int | None = None) ->
         if call.batched:
             return _sampling.draft_iid_rows(call.q, call.u)
         return _sampling.np_draft_iid(call.q[0], call.u[0])
+    hub = _hubs(call.q)
     if call.batched:
-        return _draft_rows(call.q, call.stats.hub, call.u)
-    return _draft_row_numpy(call.q[0], int(call.stats.hub[0]), call.u[0])
+        return _draft_rows(call.q, hub, call.u)
+    return _draft_row_numpy(call.q[0], int(hub[0]), call.u[0])
 
 
 # ---------------------------------------------------------------- verifying
@@ -276,16 +283,13 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
     )
     if call.drafts.shape[1] == 1:
         return _chain.verdict(call, without_replacement=False)
+    hub, rest = _checks.hub_and_rest(call.q, call.sq)
     if call.batched:
-        tok, idx = _verify_rows(
-            call.p, call.q, call.pstats.total, call.qstats.total, call.qstats.hub,
-            call.qstats.rest, call.drafts, call.u,
-        )
+        tok, idx = _verify_rows(call.p, call.q, call.sp, call.sq, hub, rest, call.drafts, call.u)
     else:
         tok, idx = _verify_row_numpy(
-            call.p[0], call.q[0], call.pstats.total[0], call.qstats.total[0],
-            int(call.qstats.hub[0]), call.qstats.rest[0], call.drafts[0, 0], call.drafts[0, 1],
-            call.u[0],
+            call.p[0], call.q[0], call.sp[0], call.sq[0], int(hub[0]), rest[0],
+            call.drafts[0, 0], call.drafts[0, 1], call.u[0],
         )
     return call.verdict(tok, idx)
 

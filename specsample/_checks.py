@@ -34,23 +34,24 @@ MAX_LAW_TUPLES = 2_000_000
 def _scan_rows(x, tol):  # x: (R, V) float64
     """Row sums, and the first row that is not a probability vector (-1 if none).
 
-    One vectorised pass per row: a sum and a count of entries that are negative or NaN (an
-    infinite entry shows up as an infinite sum). Reassociation lets the sum vectorise; it is
-    still deterministic for given input, and every path of the library takes its row sums from
-    here, so they agree bit for bit.
+    One vectorised pass per row with two float reductions: the sum (a NaN or an infinite
+    entry makes it non-finite) and the sum of ``min(v, 0)`` (negative exactly when an entry
+    is negative: negative terms never cancel). Reassociation lets both vectorise; the sums
+    are still deterministic for given input, and every path of the library takes its row
+    sums from here, so they agree bit for bit.
     """
     rows, vocab = x.shape
     total = np.zeros(rows)
     first_bad = -1
     for r in range(rows):
         s = 0.0
-        nbad = 0
+        neg = 0.0
         for i in range(vocab):
             v = x[r, i]
             s += v
-            nbad += (v < 0.0) | (v != v)
+            neg += min(v, 0.0)
         total[r] = s
-        if first_bad < 0 and (nbad > 0 or not abs(s - 1.0) <= tol):
+        if first_bad < 0 and (neg < 0.0 or not abs(s - 1.0) <= tol):
             first_bad = r
     return total, first_bad
 
@@ -91,9 +92,9 @@ def _explain(row: np.ndarray, total: float, label: str) -> None:
             what = "an infinite entry"
         else:
             what = "a negative entry"
-        raise ValueError(f"{label} has {what} at token {i}: {row[i]!r}")
+        raise ValueError(f"{label} has {what} at token {i}: {float(row[i])!r}")
     raise ValueError(
-        f"{label} sums to {total!r}, more than PROB_SUM_TOL={PROB_SUM_TOL} from 1; "
+        f"{label} sums to {float(total)!r}, more than PROB_SUM_TOL={PROB_SUM_TOL} from 1; "
         "pass probabilities (softmax of the logits), not logits or counts"
     )
 

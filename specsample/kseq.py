@@ -30,6 +30,7 @@ equals a rejected draft; at ``rho*`` itself that term is zero. Proof: ``proofs/k
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 import numba
@@ -352,9 +353,18 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
 # ---------------------------------------------------------------- exact laws
 def _exact_rho(p, q, k: int) -> Fraction:
     """Dyadic rho >= rho* with g(rho) <= 0, within EXACT_RHO_WIDTH of rho* (Fractions)."""
+    return _exact_rho_cached(tuple(p), tuple(q), k)
+
+
+@functools.lru_cache(maxsize=4096)
+def _exact_rho_cached(p: tuple, q: tuple, k: int) -> Fraction:
+    # 40 bisection steps in Fractions cost milliseconds; proofs and tests ask for the same
+    # (p, q, k) once per draft tuple, so the answer is cached (inputs are immutable tuples).
+    p_arr = np.array(p, dtype=object)
+    q_arr = np.array(q, dtype=object)
 
     def g(rho):
-        beta = np.minimum(q, p / rho).sum()
+        beta = np.minimum(q_arr, p_arr / rho).sum()
         return 1 - (1 - beta) ** k - rho * beta
 
     lo, hi = Fraction(1), Fraction(k)

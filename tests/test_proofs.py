@@ -23,7 +23,7 @@ MINIMUM = {
     "check_rrs": (2500, 13000),
     "check_rrsw": (1600, 4000),
     "check_spechub": (1500, 3500),
-    "check_kseq": (550, 6500),
+    "check_kseq": (2600, 38000),
 }
 
 

@@ -27,7 +27,10 @@ order at fixed nodes ``t_g`` (one small dynamic programme per node), and integra
 The same nodes also integrate the ``k = 2`` head ``P(N_T(t) <= 1)``, whose exact value is
 known in closed form at every prefix; the largest deviation is returned as a run-time check
 of the quadrature on this very instance (:func:`specsample.lp.ot_bound` refines the panels,
-then raises, when it exceeds :data:`QUADRATURE_TOL`).
+then raises, when it exceeds :data:`QUADRATURE_TOL`). The check is a control, not a proof
+of accuracy for ``k >= 3``: on Zipf pairs at V = 151936 the ``k = 4`` error (against a 4x
+finer grid) stayed within 20x of it, at most 2e-12; against exact rational values at
+small V it is below 1e-13 (``tests/lp/test_race.py``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import numpy as np
 #: Gauss-Legendre points on the head interval t in [0, 1].
 HEAD_POINTS = 12
 #: Width (in ln t) and Gauss-Legendre points of each panel beyond t = 1.
-PANEL_WIDTH = 0.5
+PANEL_WIDTH = 1.0
 PANEL_POINTS = 8
 #: Neglected tail mass of the race integral.
 TAIL_EPS = 1e-17
@@ -65,27 +68,52 @@ def nodes(q_kth: float, k: int, refine: int = 1) -> tuple[np.ndarray, np.ndarray
     return np.concatenate(t), np.concatenate(w)
 
 
+#: Largest ``c t`` at which ``e^{-c t}`` is carried; beyond it the weight (< 1e-304) is 0.
+_EXP_FLOOR = 700.0
+#: Tokens between direct re-evaluations of ``e^{-c t}`` (bounds the drift of its running
+#: product to a few hundred ulps).
+_ANCHOR_EVERY = 256
+
+
+@numba.njit(cache=True)
+def _arrival(x):
+    """``(e^{-x}, 1 - e^{-x})`` for ``x >= 0``, both to full relative precision."""
+    if x < 1e-3:  # Taylor series of 1 - e^{-x}; the next term is below 1e-18 relative
+        b = x * (1.0 - x / 2.0 * (1.0 - x / 3.0 * (1.0 - x / 4.0 * (1.0 - x / 5.0))))
+        return 1.0 - b, b
+    a = np.exp(-x)
+    return a, 1.0 - a
+
+
 @numba.njit(cache=True)
 def prefix_integrals(q, c, k, t, w):  # q: (n,) > 0 in prefix order; c: (n + 1,) complements
     """``I[j] = sum_g w_g e^{-c_j t_g} P(N_j(t_g) <= k-1)`` and the same with ``k = 2``.
 
     ``N_j`` counts arrivals among the first ``j`` tokens; returns two (n + 1,) arrays.
+    ``P(N_j = m)`` for ``m < k`` is updated token by token (a convex combination: no
+    cancellation); ``e^{-c_j t}`` is a running product, re-evaluated every
+    ``_ANCHOR_EVERY`` tokens and set to 0 while ``c_j t > _EXP_FLOOR``.
     """
     n = q.shape[0]
     g_count = t.shape[0]
     state = np.zeros((k, g_count))  # state[m, g] = P(N_j(t_g) = m), m < k
     state[0, :] = 1.0
+    decay = np.zeros(g_count)  # e^{-c_j t_g}
     out_k = np.empty(n + 1)
     out_2 = np.empty(n + 1)
     for j in range(n + 1):
-        if j > 0:
-            qj = q[j - 1]
-            for g in range(g_count):
-                a = np.exp(-qj * t[g])
-                b = 1.0 - a
+        anchor = j % _ANCHOR_EVERY == 0
+        for g in range(g_count):
+            if j > 0:
+                a, b = _arrival(q[j - 1] * t[g])
                 for m in range(k - 1, 0, -1):
                     state[m, g] = state[m, g] * a + state[m - 1, g] * b
                 state[0, g] *= a
+                if decay[g] > 0.0:
+                    decay[g] /= a  # e^{-c_j t} = e^{-c_{j-1} t} e^{q_j t}
+            ct = c[j] * t[g]
+            if anchor or (decay[g] == 0.0 and ct <= _EXP_FLOOR):
+                decay[g] = np.exp(-ct) if ct <= _EXP_FLOOR else 0.0
         acc_k = 0.0
         acc_2 = 0.0
         for g in range(g_count):
@@ -93,7 +121,7 @@ def prefix_integrals(q, c, k, t, w):  # q: (n,) > 0 in prefix order; c: (n + 1,)
             head = head2
             for m in range(2, k):
                 head += state[m, g]
-            weight = w[g] * np.exp(-c[j] * t[g])
+            weight = w[g] * decay[g]
             acc_k += weight * head
             acc_2 += weight * head2
         out_k[j] = acc_k

@@ -185,7 +185,7 @@ def _rest_mass(inputs, hubs: list[int]):
 
 
 def _ratio_order(inputs) -> np.ndarray:
-    """Token ids sorted by ``p/q`` ascending (stable: ties by id); ``q = 0`` tokens last."""
+    """Token ids sorted by ``p/q`` ascending (ties in any order); ``q = 0`` tokens last."""
     p, q = inputs.p, inputs.q
     if inputs.exact:
         return np.array(
@@ -194,7 +194,7 @@ def _ratio_order(inputs) -> np.ndarray:
         )
     ratio = np.full(q.shape[0], np.inf)
     np.divide(p, q, out=ratio, where=q > 0)
-    return np.argsort(ratio, kind="stable")
+    return np.argsort(ratio)  # any order of tied ratios is optimal (proofs/ot_prefix.md)
 
 
 def _suffix(x: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ form of the coupling LP is not used (HiGHS called it infeasible with probabiliti
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
@@ -40,6 +41,10 @@ MINCUT_MAX_TOKENS = 20
 #: (each variable sits in one set row and one token row), so a simplex vertex is made of
 #: sums and differences of the capacities and is accurate far below these tolerances.
 HIGHS_TOLERANCE = 1e-10
+
+#: CBC primal and dual tolerances (its default 1e-7 accepted a flow exceeding a capacity of
+#: 9e-8 by 9e-9, and a dual 9e-9 from optimal; tests/lp/test_lp_optimal.py).
+CBC_TOLERANCE = 1e-11
 
 
 class SolverError(RuntimeError):
@@ -102,7 +107,7 @@ def pulp(problem: Problem, time_limit: float | None) -> Solution:
     import pulp as lp
 
     model = lp.LpProblem("otm_max_flow", lp.LpMaximize)
-    flow = [lp.LpVariable(f"f{e}", lowBound=0) for e in range(problem.edge_set.shape[0])]
+    flow = [model.add_variable(f"f{e}", lowBound=0) for e in range(problem.edge_set.shape[0])]
     model += lp.lpSum(flow)
     bounds = np.searchsorted(problem.edge_set, np.arange(len(problem.sets) + 1))
     for s, mass in enumerate(problem.set_mass):
@@ -114,8 +119,14 @@ def pulp(problem: Problem, time_limit: float | None) -> Solution:
     for a, b in zip(starts, ends, strict=True):
         y = int(tokens[a])
         model += lp.lpSum(flow[e] for e in by_token[a:b]) <= float(problem.p[y]), f"tok{y}"
-    solver = lp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
-    model.solve(solver)
+    with warnings.catch_warnings():  # PuLP 3.x flags its bundled CBC as deprecated for 4.0
+        warnings.simplefilter("ignore", DeprecationWarning)
+        solver = lp.PULP_CBC_CMD(
+            msg=False,
+            timeLimit=time_limit,
+            options=[f"primalTolerance {CBC_TOLERANCE}", f"dualTolerance {CBC_TOLERANCE}"],
+        )
+        model.solve(solver)
     status = lp.LpStatus[model.status]
     if status != "Optimal" or model.sol_status != lp.LpSolutionOptimal:
         raise SolverError(
@@ -123,11 +134,10 @@ def pulp(problem: Problem, time_limit: float | None) -> Solution:
             f"solution status {lp.LpSolution.get(model.sol_status, model.sol_status)!r}"
         )
     edge_flow = [float(v.varValue or 0.0) for v in flow]
-    cons = model.constraints
-    set_dual = [float(cons[f"set{s}"].pi or 0.0) for s in range(len(problem.sets))]
+    set_dual = [_dual(model, f"set{s}") for s in range(len(problem.sets))]
     token_dual = [0.0] * problem.vocab
     for y in np.unique(tokens):
-        token_dual[int(y)] = float(cons[f"tok{int(y)}"].pi or 0.0)
+        token_dual[int(y)] = _dual(model, f"tok{int(y)}")
     # CBC prints its solution with 8 significant digits, so its primal objective is only
     # good to ~1e-8. The optimal dual of this totally unimodular LP is a 0/1 cut, which
     # those digits carry exactly: report the dual objective of CBC's potentials (clipped
@@ -139,6 +149,10 @@ def pulp(problem: Problem, time_limit: float | None) -> Solution:
         np.dot(np.asarray(problem.p, dtype=np.float64), v)
     )
     return Solution(value=value, edge_flow=edge_flow, set_dual=set_dual, token_dual=token_dual)
+
+
+def _dual(model, name: str) -> float:
+    return float(model.get_constraint_by_name(name).pi or 0.0)
 
 
 def _zeta(values: np.ndarray, n: int) -> np.ndarray:

@@ -9,8 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from lp_strategies import exact_pair, float_pair, user_law
-
-from specsample import rrs, rrsw, spechub
 from specsample.lp import (
     MINCUT_MAX_TOKENS,
     SolverError,
@@ -18,6 +16,8 @@ from specsample.lp import (
     optimal_acceptance,
     ot_bound,
 )
+
+from specsample import rrs, rrsw, spechub
 
 AGREE = 1e-9
 LAWS = ("iid", "without_replacement", "hub", "user")

@@ -70,9 +70,6 @@ def nodes(q_kth: float, k: int, refine: int = 1) -> tuple[np.ndarray, np.ndarray
 
 #: Largest ``c t`` at which ``e^{-c t}`` is carried; beyond it the weight (< 1e-304) is 0.
 _EXP_FLOOR = 700.0
-#: Tokens between direct re-evaluations of ``e^{-c t}`` (bounds the drift of its running
-#: product to a few hundred ulps).
-_ANCHOR_EVERY = 256
 
 
 @numba.njit(cache=True)
@@ -86,44 +83,65 @@ def _arrival(x):
 
 
 @numba.njit(cache=True)
+def _growth(x):
+    """``e^{x} - 1`` for ``x >= 0`` to full relative precision."""
+    if x < 1e-3:  # Taylor series; the next term is below 1e-18 relative
+        return x * (1.0 + x / 2.0 * (1.0 + x / 3.0 * (1.0 + x / 4.0 * (1.0 + x / 5.0))))
+    return np.expm1(x)
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
 def prefix_integrals(q, c, k, t, w):  # q: (n,) > 0 in prefix order; c: (n + 1,) complements
     """``I[j] = sum_g w_g e^{-c_j t_g} P(N_j(t_g) <= k-1)`` and the same with ``k = 2``.
 
-    ``N_j`` counts arrivals among the first ``j`` tokens; returns two (n + 1,) arrays.
-    ``P(N_j = m)`` for ``m < k`` is updated token by token (a convex combination: no
-    cancellation); ``e^{-c_j t}`` is a running product, re-evaluated every
-    ``_ANCHOR_EVERY`` tokens and set to 0 while ``c_j t > _EXP_FLOOR``.
+    ``N_j`` counts arrivals among the first ``j`` tokens; ``t`` must be ascending. Returns
+    two (n + 1,) arrays.
+
+    Per node the state is ``psi_m = e^{-c_j t} P(N_j(t) = m)``, ``m < k``: the probability
+    that by time ``t`` no token outside ``T_j`` and exactly ``m`` tokens of ``T_j`` arrived.
+    Moving token ``j`` into ``T`` adds ``psi_{m-1} (e^{q_j t} - 1)`` to ``psi_m``: sums of
+    non-negative terms, no cancellation, and no exponential of ``c_j t`` per token. While
+    ``c_j t > _EXP_FLOOR`` the node's weight is below 1e-304 and counted as 0; the state is
+    then kept as plain probabilities ``P(N_j(t) = m)`` (a convex update) and multiplied by
+    ``e^{-c_j t}`` once, when ``c_j t`` drops below the floor. Since ``c_j`` decreases and
+    ``t`` ascends, the weighted nodes are always ``[0, ready)``.
     """
     n = q.shape[0]
     g_count = t.shape[0]
-    state = np.zeros((k, g_count))  # state[m, g] = P(N_j(t_g) = m), m < k
+    state = np.zeros((k, g_count))
     state[0, :] = 1.0
-    decay = np.zeros(g_count)  # e^{-c_j t_g}
+    ready = 0
+    while ready < g_count and c[0] * t[ready] <= _EXP_FLOOR:
+        state[0, ready] = np.exp(-c[0] * t[ready])
+        ready += 1
+    grow = np.empty(g_count)
     out_k = np.empty(n + 1)
     out_2 = np.empty(n + 1)
     for j in range(n + 1):
-        anchor = j % _ANCHOR_EVERY == 0
-        for g in range(g_count):
-            if j > 0:
-                a, b = _arrival(q[j - 1] * t[g])
+        if j > 0:
+            qj = q[j - 1]
+            for g in range(ready):
+                grow[g] = _growth(qj * t[g])
+            for m in range(k - 1, 0, -1):
+                for g in range(ready):
+                    state[m, g] += state[m - 1, g] * grow[g]
+            for g in range(ready, g_count):
+                a, b = _arrival(qj * t[g])
                 for m in range(k - 1, 0, -1):
                     state[m, g] = state[m, g] * a + state[m - 1, g] * b
                 state[0, g] *= a
-                if decay[g] > 0.0:
-                    decay[g] /= a  # e^{-c_j t} = e^{-c_{j-1} t} e^{q_j t}
-            ct = c[j] * t[g]
-            if anchor or (decay[g] == 0.0 and ct <= _EXP_FLOOR):
-                decay[g] = np.exp(-ct) if ct <= _EXP_FLOOR else 0.0
-        acc_k = 0.0
+            while ready < g_count and c[j] * t[ready] <= _EXP_FLOOR:
+                weight = np.exp(-c[j] * t[ready])
+                for m in range(k):
+                    state[m, ready] *= weight
+                ready += 1
         acc_2 = 0.0
-        for g in range(g_count):
-            head2 = state[0, g] + state[1, g]
-            head = head2
-            for m in range(2, k):
-                head += state[m, g]
-            weight = w[g] * decay[g]
-            acc_k += weight * head
-            acc_2 += weight * head2
+        for g in range(ready):
+            acc_2 += w[g] * (state[0, g] + state[1, g])
+        acc_k = acc_2
+        for m in range(2, k):
+            for g in range(ready):
+                acc_k += w[g] * state[m, g]
         out_k[j] = acc_k
         out_2[j] = acc_2
     return out_k, out_2

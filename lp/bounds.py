@@ -126,7 +126,7 @@ def ot_bound(p, q, k: int, *, drafts: str = "iid") -> Bound:
     inputs = _api.law_inputs(p, q)
     k = _checks.count(k)
     if drafts != "iid":
-        support = int(sum(1 for v in inputs.q if v > 0))
+        support = int(np.count_nonzero(np.asarray(inputs.q > 0, dtype=bool)))
         if support < k:
             raise ValueError(
                 f"drafts={drafts!r} with k={k} needs q to give positive probability to at "
@@ -172,7 +172,12 @@ def _hubs(q: np.ndarray, n: int) -> list[int]:
         return []
     if q.dtype == object:
         return sorted(range(q.shape[0]), key=lambda i: (-q[i], i))[:n]
-    return [int(i) for i in np.lexsort((np.arange(q.shape[0]), -q))[:n]]
+    n = min(n, q.shape[0])
+    kth = np.partition(q, q.shape[0] - n)[q.shape[0] - n]  # the n-th largest value
+    above = np.flatnonzero(q > kth)
+    ties = np.flatnonzero(q == kth)[: n - above.shape[0]]  # smallest ids first
+    chosen = np.concatenate([above, ties])
+    return [int(i) for i in chosen[np.lexsort((chosen, -q[chosen]))]]
 
 
 def _rest_mass(inputs, hubs: list[int]):
@@ -197,6 +202,13 @@ def _ratio_order(inputs) -> np.ndarray:
     return np.argsort(ratio)  # any order of tied ratios is optimal (proofs/ot_prefix.md)
 
 
+def _as_cut(tokens: np.ndarray, vocab: int) -> np.ndarray:
+    """Token ids in ascending order, in O(V) (a mask instead of a sort)."""
+    mask = np.zeros(vocab, dtype=bool)
+    mask[tokens] = True
+    return np.flatnonzero(mask)
+
+
 def _suffix(x: np.ndarray) -> np.ndarray:
     """``out[j] = sum(x[j:])`` for ``j = 0..n`` (``out[n] = 0``): complement masses."""
     out = np.zeros(x.shape[0] + 1)
@@ -210,7 +222,7 @@ def _prefix_bound(inputs, k, drafts, order, j, value, method="closed-form", chec
         value=value,
         k=k,
         drafts=drafts,
-        cut=np.sort(order[:j]),
+        cut=_as_cut(order[:j], order.shape[0]),
         method=method,
         quadrature_check=check,
         exact=inputs.exact,
@@ -325,7 +337,7 @@ def _hub(inputs, k: int) -> Bound:
         one = 1.0
     if total < one:
         below = np.flatnonzero(outside & np.asarray(p < scaled, dtype=bool))
-        cut = np.sort(np.concatenate([np.asarray(hubs, np.int64), below]))
+        cut = _as_cut(np.concatenate([np.asarray(hubs, np.int64), below]), q.shape[0])
         value = total
     else:
         cut = np.zeros(0, np.int64)

@@ -18,9 +18,9 @@ import argparse
 import time
 
 import numpy as np
+from specsample.lp import SolverError, optimal_acceptance, ot_bound
 
 from specsample import rrs
-from specsample.lp import SolverError, optimal_acceptance, ot_bound
 
 VOCAB = 151936
 

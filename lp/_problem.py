@@ -20,6 +20,7 @@ Nothing is clipped or floored: negative, NaN or infinite entries raise ``ValueEr
 
 from __future__ import annotations
 
+import functools
 import itertools
 import numbers
 from collections.abc import Callable, Mapping
@@ -45,8 +46,6 @@ class Problem:
         ``Q(t)`` for each tuple (float or ``Fraction``), normalised.
     tuple_set : ndarray of int64, shape (n_tuples,)
         Index of each tuple's draft set.
-    sets : tuple of tuple of int
-        Distinct member sets (sorted token ids).
     set_mass : tuple
         ``Q(s)``: total probability of the tuples with member set ``s``.
     edge_set, edge_token : ndarray of int64, shape (E,)
@@ -59,11 +58,17 @@ class Problem:
     tuples: tuple
     tuple_mass: tuple
     tuple_set: np.ndarray
-    sets: tuple
     set_mass: tuple
     edge_set: np.ndarray
     edge_token: np.ndarray
     exact: bool
+
+    @functools.cached_property
+    def sets(self) -> tuple:
+        """Distinct member sets (ascending token ids), one per draft set."""
+        bounds = np.searchsorted(self.edge_set, np.arange(len(self.set_mass) + 1))
+        tokens = self.edge_token.tolist()
+        return tuple(tuple(tokens[a:b]) for a, b in itertools.pairwise(bounds.tolist()))
 
     @property
     def vocab(self) -> int:
@@ -147,6 +152,10 @@ def build(p, draft_law, *, k=None) -> Problem:
         raise TypeError("k= is only used with a callable draft_law; a dict fixes its own tuples")
     if len(draft_law) == 0:
         raise ValueError("draft_law is empty; it needs at least one tuple")
+    if not exact:
+        fast = _homogeneous(draft_law, vocab)
+        if fast is not None:
+            return _merge_arrays(p, *fast)
     tuples: list[tuple[int, ...]] = []
     masses: list = []
     seen: set[tuple[int, ...]] = set()
@@ -164,12 +173,7 @@ def build(p, draft_law, *, k=None) -> Problem:
         if total != 1:
             raise ValueError(f"draft_law sums to {total}, not exactly 1 (required with Fractions)")
     else:
-        total = float(np.sum(masses)) if masses else 0.0
-        if abs(total - 1.0) > _checks.PROB_SUM_TOL:
-            raise ValueError(
-                f"draft_law sums to {total!r}, more than PROB_SUM_TOL={_checks.PROB_SUM_TOL} "
-                "from 1"
-            )
+        total = _check_total(float(np.sum(masses)) if masses else 0.0)
         masses = [m / total for m in masses]
     set_index: dict[tuple[int, ...], int] = {}
     tuple_set = np.empty(len(tuples), np.int64)
@@ -191,11 +195,72 @@ def build(p, draft_law, *, k=None) -> Problem:
         tuples=tuple(tuples),
         tuple_mass=tuple(masses),
         tuple_set=tuple_set,
-        sets=sets,
         set_mass=tuple(set_mass),
         edge_set=edge_set,
         edge_token=edge_token,
         exact=exact,
+    )
+
+
+def _check_total(total: float) -> float:
+    if abs(total - 1.0) > _checks.PROB_SUM_TOL:
+        raise ValueError(
+            f"draft_law sums to {total!r}, more than PROB_SUM_TOL={_checks.PROB_SUM_TOL} from 1"
+        )
+    return total
+
+
+def _homogeneous(draft_law: Mapping, vocab: int):
+    """Vectorised reading of a float law whose keys are equal-length tuples of ints.
+
+    Returns ``(tuples (n, k) int64, masses (n,) float64)``, or ``None`` when the law does
+    not have that shape or has a bad entry (the general path then names the culprit).
+    """
+    keys = list(draft_law.keys())
+    for key in keys:
+        if type(key) is not tuple or any(type(t) in (bool, np.bool_) for t in key):
+            return None
+    try:
+        arr = np.array(keys)
+        vals = np.array(list(draft_law.values()))
+    except ValueError:  # ragged tuples
+        return None
+    if (
+        arr.ndim != 2
+        or arr.shape[1] == 0
+        or arr.dtype == np.bool_
+        or not np.issubdtype(arr.dtype, np.integer)
+        or vals.ndim != 1
+        or vals.dtype == np.bool_
+        or not (np.issubdtype(vals.dtype, np.floating) or np.issubdtype(vals.dtype, np.integer))
+    ):
+        return None
+    vals = vals.astype(np.float64)
+    if arr.min() < 0 or arr.max() >= vocab or not np.all(np.isfinite(vals) & (vals >= 0.0)):
+        return None
+    return arr.astype(np.int64), vals
+
+
+def _merge_arrays(p: np.ndarray, arr: np.ndarray, vals: np.ndarray) -> Problem:
+    """Draft sets of a homogeneous float law with numpy (see :func:`build`)."""
+    total = _check_total(float(np.sum(vals)))
+    keep = vals > 0.0
+    arr, masses = arr[keep], vals[keep] / total
+    canon = np.sort(arr, axis=1)  # (n, k); a repeated token is marked -1, then re-sorted
+    canon[:, 1:][canon[:, 1:] == canon[:, :-1]] = -1
+    canon.sort(axis=1)
+    rows, tuple_set = np.unique(canon, axis=0, return_inverse=True)
+    tuple_set = tuple_set.reshape(-1).astype(np.int64)
+    members = rows >= 0
+    return Problem(
+        p=p,
+        tuples=tuple(map(tuple, arr.tolist())),
+        tuple_mass=tuple(masses.tolist()),
+        tuple_set=tuple_set,
+        set_mass=tuple(np.bincount(tuple_set, weights=masses, minlength=rows.shape[0]).tolist()),
+        edge_set=np.repeat(np.arange(rows.shape[0], dtype=np.int64), members.sum(axis=1)),
+        edge_token=rows[members].astype(np.int64),
+        exact=False,
     )
 
 

@@ -56,8 +56,13 @@ def nodes(q_kth: float, k: int, refine: int = 1) -> tuple[np.ndarray, np.ndarray
     gx, gw = np.polynomial.legendre.leggauss(HEAD_POINTS)
     t = [0.5 * (gx + 1.0)]
     w = [0.5 * gw]
-    t_hi = max(np.log(k / (q_kth * TAIL_EPS)) / q_kth, 2.0)
+    t_hi = max((np.log(k) - np.log(q_kth) - np.log(TAIL_EPS)) / q_kth, 2.0)
     x_hi = np.log(t_hi)
+    if not x_hi <= 700.0:
+        raise ArithmeticError(
+            f"the k-th largest draft probability ({q_kth:.3g}) is too small for the race "
+            "quadrature's tail bound; use optimal_acceptance on the enumerated law"
+        )
     panels = max(1, int(np.ceil(x_hi / PANEL_WIDTH)) * refine)
     px, pw = np.polynomial.legendre.leggauss(PANEL_POINTS)
     edges = np.linspace(0.0, x_hi, panels + 1)

@@ -100,6 +100,48 @@ class CertificateCheck:
     ok: bool
 
 
+class Coupling(Mapping):
+    """A read-only sparse coupling ``{(tuple, token): mass}``, stored row by row (CSR).
+
+    ``len`` is the number of non-zero entries; :meth:`row` gives one tuple's tokens and
+    masses as arrays (float64, or object arrays of ``Fraction`` on the exact path).
+    """
+
+    def __init__(self, tuples: tuple, indptr: np.ndarray, tokens: np.ndarray, mass: np.ndarray):
+        self._tuples = tuples
+        self._index = {t: i for i, t in enumerate(tuples)}
+        self._indptr, self._tokens, self._mass = indptr, tokens, mass
+
+    def row(self, drafts: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """``(tokens, masses)`` of the entries in the row of ``drafts`` (KeyError if absent)."""
+        i = self._index[drafts]
+        a, b = self._indptr[i], self._indptr[i + 1]
+        return self._tokens[a:b], self._mass[a:b]
+
+    def __getitem__(self, key):
+        drafts, token = key
+        tokens, mass = self.row(drafts)
+        hit = np.flatnonzero(tokens == token)
+        if hit.size == 0:
+            raise KeyError(key)
+        return mass[hit[0]]
+
+    def __iter__(self):
+        for i, t in enumerate(self._tuples):
+            for y in self._tokens[self._indptr[i] : self._indptr[i + 1]].tolist():
+                yield (t, y)
+
+    def __len__(self) -> int:
+        return int(self._tokens.shape[0])
+
+    def items(self):
+        """``((tuple, token), mass)`` pairs, row by row (faster than item lookups)."""
+        for i, t in enumerate(self._tuples):
+            a, b = self._indptr[i], self._indptr[i + 1]
+            for y, m in zip(self._tokens[a:b].tolist(), self._mass[a:b], strict=True):
+                yield (t, y), m
+
+
 @dataclass(frozen=True)
 class OptimalAcceptance:
     """Result of :func:`optimal_acceptance`.
@@ -111,9 +153,9 @@ class OptimalAcceptance:
         ``Fraction`` inputs).
     solver : str
         Which route computed it.
-    plan : Mapping
+    plan : Coupling
         A full coupling ``{(tuple, token): pi(tuple, token)}`` with marginals ``Q`` and ``p``
-        (read-only; zero entries omitted). The accepted part is the solver's flow, shared
+        (a read-only mapping; zero entries omitted). The accepted part is the solver's flow, shared
         among tuples with the same member set in proportion to ``Q``; the unaccepted mass is
         coupled by the north-west-corner rule (tuples in law order, tokens in id order).
         Floating-point plans meet the marginals up to the solver's tolerance.
@@ -129,14 +171,13 @@ class OptimalAcceptance:
 
     value: object
     solver: str
-    plan: Mapping
+    plan: Coupling
     certificate: Certificate
     draft_law: Mapping
     p: np.ndarray
     exact: bool
     _problem: Problem = field(repr=False, compare=False)
     _solution: Solution = field(repr=False, compare=False)
-    _rows: Mapping = field(repr=False, compare=False)
 
     def verifier(self, drafts) -> np.ndarray:
         """Law of the output given the draft tuple: ``pi(drafts, .) / Q(drafts)``, shape (V,).
@@ -146,13 +187,12 @@ class OptimalAcceptance:
         ``value``: an optimal exact verifier for this draft law.
         """
         key = _problem._token_tuple(drafts, self._problem.vocab)
-        if key not in self._rows:
+        if key not in self.draft_law:
             raise ValueError(f"drafts {key} has probability 0 under the draft law")
         zero = self._problem.zero
         law = np.array([zero] * self._problem.vocab, dtype=object if self.exact else np.float64)
-        mass = self.draft_law[key]
-        for y, m in self._rows[key].items():
-            law[y] = m / mass
+        tokens, mass = self.plan.row(key)
+        law[tokens] = mass / self.draft_law[key]
         return law
 
     def check(self, *, exact: bool = True, tol: float = CHECK_TOL) -> CertificateCheck:
@@ -224,8 +264,7 @@ def optimal_acceptance(
         raise ValueError(f"time_limit must be a positive number of seconds; got {time_limit!r}")
     problem = _problem.build(p, draft_law, k=k)
     solution = SOLVERS[solver](problem, time_limit)
-    rows = _plan_rows(problem, solution)
-    plan = {(t, y): m for t, row in rows.items() for y, m in row.items()}
+    plan = _plan(problem, solution)
     set_u = solution.set_dual
     certificate = Certificate(
         tuple_potentials=types.MappingProxyType(
@@ -238,14 +277,13 @@ def optimal_acceptance(
     return OptimalAcceptance(
         value=solution.value,
         solver=solver,
-        plan=types.MappingProxyType(plan),
+        plan=plan,
         certificate=certificate,
         draft_law=types.MappingProxyType(dict(zip(problem.tuples, problem.tuple_mass, strict=True))),
         p=problem.p,
         exact=_exact_solution(problem, solver),
         _problem=problem,
         _solution=solution,
-        _rows=types.MappingProxyType(rows),
     )
 
 
@@ -255,6 +293,8 @@ def _exact_solution(problem: Problem, solver: str) -> bool:
 
 def _repair_flow(problem: Problem, flow: list, set_mass: list, p: list) -> list:
     """Clip negatives, then scale down over-full draft sets, then over-full tokens."""
+    if not problem.exact and not any(isinstance(f, Fraction) for f in flow[:1]):
+        return list(_repair_flow_float(problem, np.asarray(flow, dtype=np.float64)))
     zero = flow[0] * 0 if flow else 0
     flow = [f if f > 0 else zero for f in flow]
     out = [zero] * len(set_mass)
@@ -272,42 +312,116 @@ def _repair_flow(problem: Problem, flow: list, set_mass: list, p: list) -> list:
     return flow
 
 
-def _plan_rows(problem: Problem, solution: Solution) -> dict:
-    """Full coupling, row by row: ``{tuple: {token: mass}}``."""
-    exact = all(isinstance(f, Fraction) for f in solution.edge_flow) and problem.exact
-    num = (lambda x: Fraction(x)) if exact else float
-    set_mass = [num(m) for m in problem.set_mass]
-    p = [num(v) for v in problem.p]
-    flow = _repair_flow(problem, [num(f) for f in solution.edge_flow], set_mass, p)
-    zero = num(0)
+def _repair_flow_float(problem: Problem, flow: np.ndarray) -> np.ndarray:
+    """:func:`_repair_flow` in float64 with numpy."""
+    flow = np.maximum(flow, 0.0)
+    cap = np.asarray(problem.set_mass, dtype=np.float64)
+    out = np.bincount(problem.edge_set, weights=flow, minlength=cap.shape[0])
+    over = out > cap
+    scale = np.ones_like(cap)
+    scale[over] = cap[over] / out[over]
+    flow = flow * scale[problem.edge_set]
+    p = np.asarray(problem.p, dtype=np.float64)
+    into = np.bincount(problem.edge_token, weights=flow, minlength=p.shape[0])
+    over = into > p
+    scale = np.ones_like(p)
+    scale[over] = p[over] / into[over]
+    return flow * scale[problem.edge_token]
+
+
+def _plan(problem: Problem, solution: Solution) -> Coupling:
+    """The full coupling: accepted flow shared within draft sets, the rest north-west corner."""
+    exact = problem.exact and all(isinstance(f, Fraction) for f in solution.edge_flow)
+    if exact:
+        rows, cols, vals = _plan_exact(problem, solution)
+    else:
+        rows, cols, vals = _plan_float(problem, solution)
+    n_tuples = len(problem.tuples)
+    order = np.lexsort((cols, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    if rows.shape[0]:  # merge repeated (tuple, token) entries
+        key = rows * problem.vocab + cols
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        vals = np.add.reduceat(vals, first) if not exact else np.array(
+            [sum(vals[a:b], Fraction(0)) for a, b in zip(first, np.r_[first[1:], key.shape[0]], strict=True)],
+            dtype=object,
+        )
+        rows, cols = rows[first], cols[first]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_tuples))])
+    return Coupling(problem.tuples, indptr, cols, vals)
+
+
+def _plan_float(problem: Problem, solution: Solution):
+    flow = _repair_flow_float(problem, np.asarray(solution.edge_flow, dtype=np.float64))
+    n_sets = len(problem.set_mass)
+    set_mass = np.asarray(problem.set_mass, dtype=np.float64)
+    tuple_mass = np.asarray(problem.tuple_mass, dtype=np.float64)
+    p = np.asarray(problem.p, dtype=np.float64)
+    share = tuple_mass / set_mass[problem.tuple_set]  # (n_tuples,)
+    # accepted part: each tuple gets its set's positive edges, scaled by its share
+    pos = np.flatnonzero(flow > 0.0)  # grouped by set, since edges are
+    per_set = np.bincount(problem.edge_set[pos], minlength=n_sets)
+    set_start = np.concatenate([[0], np.cumsum(per_set)])[:-1]
+    count = per_set[problem.tuple_set]
+    acc_rows = np.repeat(np.arange(count.shape[0]), count)
+    offset = np.arange(acc_rows.shape[0]) - np.repeat(np.cumsum(count) - count, count)
+    edge = pos[set_start[problem.tuple_set][acc_rows] + offset]
+    acc_cols = problem.edge_token[edge]
+    acc_vals = flow[edge] * share[acc_rows]
+    # unaccepted mass: north-west corner, vectorised over the merged cumulative sums
+    set_out = np.bincount(problem.edge_set, weights=flow, minlength=n_sets)
+    supply = np.maximum(tuple_mass - set_out[problem.tuple_set] * share, 0.0)
+    demand = np.maximum(p - np.bincount(problem.edge_token, weights=flow, minlength=p.shape[0]), 0.0)
+    s_cum, d_cum = np.cumsum(supply), np.cumsum(demand)
+    top = min(s_cum[-1], d_cum[-1])
+    cuts = np.unique(np.concatenate([[0.0], s_cum[s_cum < top], d_cum[d_cum < top], [top]]))
+    length = np.diff(cuts)
+    keep = length > 0.0
+    middle = (cuts[:-1] + cuts[1:])[keep] / 2.0
+    res_rows = np.minimum(np.searchsorted(s_cum, middle, side="right"), supply.shape[0] - 1)
+    res_cols = np.minimum(np.searchsorted(d_cum, middle, side="right"), demand.shape[0] - 1)
+    return (
+        np.concatenate([acc_rows, res_rows]).astype(np.int64),
+        np.concatenate([acc_cols, res_cols]).astype(np.int64),
+        np.concatenate([acc_vals, length[keep]]),
+    )
+
+
+def _plan_exact(problem: Problem, solution: Solution):
+    set_mass, p = _problem.rational(problem)
+    flow = _repair_flow(problem, list(solution.edge_flow), set_mass, p)
+    zero = Fraction(0)
     set_out = [zero] * len(set_mass)
-    set_edges: list[list[tuple[int, object]]] = [[] for _ in set_mass]
+    set_edges: list[list[tuple[int, Fraction]]] = [[] for _ in set_mass]
     demand = list(p)
     for e, (s, y) in enumerate(zip(problem.edge_set, problem.edge_token, strict=True)):
         if flow[e] > 0:
             set_edges[s].append((int(y), flow[e]))
             set_out[s] += flow[e]
             demand[y] -= flow[e]
-    rows: dict = {}
+    rows, cols, vals = [], [], []
     supply = []
-    for t, q_t, s in zip(problem.tuples, problem.tuple_mass, problem.tuple_set, strict=True):
-        q_t = num(q_t)
+    for i, (q_t, s) in enumerate(zip(problem.tuple_mass, problem.tuple_set, strict=True)):
         share = q_t / set_mass[s]
-        rows[t] = {y: f * share for y, f in set_edges[s]}
+        for y, f in set_edges[s]:
+            rows.append(i)
+            cols.append(y)
+            vals.append(f * share)
         supply.append(q_t - set_out[s] * share)
-    # north-west corner on the unaccepted mass
     tokens = [y for y in range(len(p)) if demand[y] > 0]
     j = 0
-    for t, left in zip(problem.tuples, supply, strict=True):
+    for i, left in enumerate(supply):
         while left > 0 and j < len(tokens):
             y = tokens[j]
             moved = min(left, demand[y])
-            rows[t][y] = rows[t].get(y, zero) + moved
+            rows.append(i)
+            cols.append(y)
+            vals.append(moved)
             left -= moved
             demand[y] -= moved
             if not demand[y] > 0:
                 j += 1
-    return rows
+    return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(vals, dtype=object)
 
 
 def _check(problem: Problem, solution: Solution, value, *, exact: bool, tol: float) -> CertificateCheck:

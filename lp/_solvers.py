@@ -15,7 +15,10 @@ form of the coupling LP is not used (HiGHS called it infeasible with probabiliti
 1e-10, THEORY section 6).
 
 * ``highs``  -- ``scipy.optimize.linprog`` with HiGHS' dual simplex (a vertex solution).
-* ``pulp``   -- the same LP written through PuLP and solved by CBC.
+* ``pulp``   -- the same LP written through PuLP and solved by CBC (tolerances 1e-11). CBC
+  prints its solution with 8 significant digits, so the value reported is the dual
+  objective of CBC's potentials (a 0/1 cut at an optimal vertex, exact in 8 digits), and
+  the flow (hence the plan) is good to about 1e-8 relative.
 * ``mincut`` -- brute force over the subsets ``B`` of the tokens that matter, of
   ``p(B) + Q(all) - Q(members inside B)``, and an exact augmenting-path max flow for the plan.
 """

@@ -238,7 +238,9 @@ def optimal_acceptance(
         with a ``Fraction`` target they must be ``Fraction``/``int`` summing to exactly 1.
         Nothing is floored: zero-probability tuples are dropped, negative ones raise.
     solver : {"highs", "pulp", "mincut"}
-        ``"highs"``: scipy's HiGHS dual simplex. ``"pulp"``: the same LP through PuLP/CBC.
+        ``"highs"``: scipy's HiGHS dual simplex. ``"pulp"``: the same LP through PuLP/CBC;
+        its value is the objective of CBC's dual (CBC prints only 8 digits, enough for its
+        0/1 dual vertex but not for the flow: the plan is good to ~1e-8).
         ``"mincut"``: brute force over ``2**n`` cuts (``n <= MINCUT_MAX_TOKENS`` tokens that
         occur in a draft set with ``p > 0``), in exact arithmetic on the exact path, plus an
         exact max flow for the plan.

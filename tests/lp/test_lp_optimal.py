@@ -203,3 +203,15 @@ def test_verifier_rejects_unknown_tuple():
     res = optimal_acceptance(np.array([0.5, 0.5]), {(0,): 1.0})
     with pytest.raises(ValueError, match="probability 0"):
         res.verifier((1,))
+
+
+def test_cbc_default_tolerance_accepted_a_9e_9_overflow():
+    """Regression: with CBC's default tolerances (1e-7) PuLP returned a flow exceeding a
+    token capacity of 9.09e-8 by 9e-9, and a dual 9e-9 above the optimum (found by
+    hypothesis). CBC_TOLERANCE = 1e-11 fixes both."""
+    p = np.array([0.0, 0.0, 9.09090826e-02, 9.09090826e-01, 9.09090826e-08])
+    q = np.array([0.0, 0.0, 0.0, 9.999999e-01, 9.999999e-08])
+    p, q = p / p.sum(), q / q.sum()
+    res = optimal_acceptance(p, rrs.draft_law(q, 1), solver="pulp")
+    assert abs(res.value - float(np.minimum(p, q).sum())) <= AGREE
+    assert res.check(exact=True, tol=1e-7).primal_violation <= 1e-9

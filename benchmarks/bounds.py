@@ -82,7 +82,7 @@ def lp_scale(rng: np.random.Generator, limit: float, start: int, solvers: list[s
     largest = dict.fromkeys(solvers, 0)
     vocab = float(start)
     while any(alive.values()):
-        v = int(round(vocab))
+        v = round(vocab)
         p, q = zipf_pair(rng, v, 1.1, 1.0, 1.0)
         law = rrs.draft_law(q, 2)
         row, values = f"{v:>6}{len(law):>10}", []

@@ -14,14 +14,22 @@ The mathematics and its proofs: ``THEORY.md`` section 6 and ``proofs/ot_*.md``.
 """
 
 from ._solvers import MINCUT_MAX_TOKENS, SolverError
-from .bounds import Bound, hub_draft_law, ot_bound
-from .optimal import Certificate, CertificateCheck, OptimalAcceptance, optimal_acceptance
+from .bounds import DRAFTS, Bound, hub_draft_law, ot_bound
+from .optimal import (
+    Certificate,
+    CertificateCheck,
+    Coupling,
+    OptimalAcceptance,
+    optimal_acceptance,
+)
 
 __all__ = [
+    "DRAFTS",
     "MINCUT_MAX_TOKENS",
     "Bound",
     "Certificate",
     "CertificateCheck",
+    "Coupling",
     "OptimalAcceptance",
     "SolverError",
     "hub_draft_law",

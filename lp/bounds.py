@@ -33,7 +33,7 @@ can be re-checked independently.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -78,10 +78,10 @@ class Bound:
     value: float | Fraction
     k: int
     drafts: str
-    cut: np.ndarray
-    method: str
-    quadrature_check: float | None
-    exact: bool
+    cut: np.ndarray = field(compare=False)
+    method: str = "closed-form"
+    quadrature_check: float | None = None
+    exact: bool = False
 
 
 def ot_bound(p, q, k: int, *, drafts: str = "iid") -> Bound:

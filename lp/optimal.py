@@ -31,6 +31,7 @@ from ._solvers import SOLVERS, Solution, SolverError
 __all__ = [
     "Certificate",
     "CertificateCheck",
+    "Coupling",
     "OptimalAcceptance",
     "SolverError",
     "optimal_acceptance",
@@ -40,7 +41,7 @@ __all__ = [
 CHECK_TOL = 1e-9
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Certificate:
     """Dual potentials of the max-flow LP: ``u`` per draft tuple, ``v`` per token.
 
@@ -142,7 +143,7 @@ class Coupling(Mapping):
                 yield (t, y), m
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class OptimalAcceptance:
     """Result of :func:`optimal_acceptance`.
 

@@ -157,3 +157,20 @@ def test_every_tuple_of_the_hub_law_contains_the_hubs():
     assert all(t[:2] == (1, 2) for t in law)
     assert sum(law.values()) == pytest.approx(1.0)
     assert set(itertools.chain.from_iterable(law)) == {0, 1, 2, 3, 4}
+
+
+# each scheme of the library and the drafting law its drafts follow
+SCHEME_LAW = {"single": "iid", "rrs": "iid", "rrsw": "without_replacement", "spechub": "hub", "kseq": "iid"}
+
+
+@given(exact_pair(max_vocab=5, max_k=3))
+def test_every_registered_scheme_is_below_its_bound(pair):
+    """Iterates specsample.SCHEMES, so a new scheme without a known drafting law fails here."""
+    from specsample import SCHEMES
+
+    p, q, k = pair
+    assert set(SCHEMES) == set(SCHEME_LAW)
+    for name, scheme in SCHEMES.items():
+        kk = min(k, scheme.MAX_K or k)
+        rate = scheme.acceptance_rate(p, q, kk)
+        assert rate <= ot_bound(p, q, kk, drafts=SCHEME_LAW[name]).value

@@ -86,8 +86,8 @@ def target(p) -> tuple[np.ndarray, bool]:
     """Check ``p``: a float64 (V,) array divided by its sum, or Fractions summing to 1."""
     if _checks.is_exact(p):
         return _checks.exact_probs(p, "p"), True
-    arr, stats = _checks.probs(p, "p", ndims=(1,))
-    return arr / stats.total[0], False
+    arr, total = _checks.probs(p, "p", ndims=(1,))
+    return arr / total[0], False
 
 
 def _token_tuple(key, vocab: int) -> tuple[int, ...]:

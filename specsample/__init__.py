@@ -5,14 +5,17 @@ and tools that test a sampler preserves the target distribution.
 Every scheme module keeps the contract described in :mod:`specsample.scheme`.
 """
 
-from specsample import kseq, rrs, rrsw, single, spechub
+from specsample import kseq, optimal, rrs, rrsw, single, spechub
 from specsample.scheme import Scheme, Verdict
 
 __version__ = "0.1.0"
 
 #: Scheme name -> module, in the order reports list them.
 SCHEMES: dict[str, Scheme] = {
-    module.NAME: module for module in (single, rrs, rrsw, spechub, kseq)
+    module.NAME: module for module in (single, rrs, rrsw, spechub, kseq, optimal.iid, optimal.wor)
 }
 
-__all__ = ["SCHEMES", "Scheme", "Verdict", "__version__", "kseq", "rrs", "rrsw", "single", "spechub"]
+__all__ = [
+    "SCHEMES", "Scheme", "Verdict", "__version__", "kseq", "optimal", "rrs", "rrsw", "single",
+    "spechub",
+]

@@ -1,0 +1,498 @@
+"""The per-pair table of the optimal verifiers, in float64 (numba kernels).
+
+For one (target ``p``, draft ``q``) pair and a drafting law, :func:`build` computes
+
+* Step A: the ratio order, the min cut ``T`` (a ratio prefix), ``alpha*``, and the target
+  law ``x`` of the selected token, water-filled: ``x = max(p, c' q)`` on ``T`` with
+  ``x(T) = W(T)``, ``x = min(p, c q)`` on the rest ``U`` with ``x(U) = 1 - W(T)``;
+* Step B: the pieces of every token (:mod:`specsample.optimal._sweep`), ``T`` inside
+  ``[0, A]`` and ``U`` inside ``[A, 1]`` (``A = q(T)``);
+* the residual ``(p - x)_+`` (it lives on ``U`` and on tokens with ``q = 0``) as prefix
+  sums in token order, for inverse-CDF draws.
+
+``W(T)`` is ``q(T)^k`` for ``k`` i.i.d. drafts and ``q(T) - q(U) sum_T q_i / (1 - q_i)`` for
+two drafts without replacement (``proofs/ot_without_replacement.md``). The mathematics and
+its proofs: ``THEORY.md`` section 7, ``proofs/opt_iid.md``, ``proofs/opt_wor.md``,
+``proofs/opt_sweep.md``.
+
+Inputs are normalised by reciprocal row sums (``p_hat = p * (1 / sum p)``) like every other
+kernel of the library; the ratio order comes from the raw inputs
+(:mod:`specsample.optimal._order`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from specsample.optimal import _order, _sweep
+
+IID = 0
+WOR = 1
+#: The certificate of the without-replacement sweep tolerates prefix deficits up to this
+#: many units of roundoff times ``(n + 1) * max(1, I(1))`` (accumulated prefix-sum rounding).
+CERT_TOL_ULPS = 8.0
+#: Tokens of one half whose means ``x/q`` agree to this relative tolerance form one group:
+#: the sweep gives the group one set of pieces and each member draws its position uniformly
+#: on all of them. Exactly tied means (for instance every token capped at ``c' q``) make the
+#: tie order irrelevant; the tolerance lets float rounding of exact ties (a few ulps) group
+#: the same tokens the exact path groups.
+GROUP_RTOL = 2.0**-44
+_EPS = 2.0**-52
+
+
+# ---------------------------------------------------------------- small helpers
+@numba.njit(cache=True)
+def _prefix(v):
+    out = np.empty(v.shape[0] + 1)
+    s = 0.0
+    out[0] = 0.0
+    for i in range(v.shape[0]):
+        s += v[i]
+        out[i + 1] = s
+    return out
+
+
+@numba.njit(cache=True)
+def _suffix(v):
+    n = v.shape[0]
+    out = np.empty(n + 1)
+    s = 0.0
+    out[n] = 0.0
+    for i in range(n - 1, -1, -1):
+        s += v[i]
+        out[i] = s
+    return out
+
+
+@numba.njit(cache=True)
+def _one_minus_pow(c, k):
+    """``1 - (1 - c)^k`` without cancellation for small ``c``."""
+    if not c < 1.0:
+        return 1.0
+    if not c > 0.0:
+        return 0.0
+    return -math.expm1(k * math.log1p(-c))
+
+
+@numba.njit(cache=True, inline="always")
+def _ipow(a, e):
+    r = 1.0
+    for _ in range(e):
+        r *= a
+    return r
+
+
+@numba.njit(cache=True)
+def _one_minus_each(qs):
+    """``1 - q_i`` for every token, the largest one as the sum of the others."""
+    n = qs.shape[0]
+    out = np.empty(n)
+    top = 0
+    for i in range(n):
+        out[i] = 1.0 - qs[i]
+        if qs[i] > qs[top]:
+            top = i
+    if n > 0:
+        s = 0.0
+        for i in range(n):
+            if i != top:
+                s += qs[i]
+        out[top] = s
+    return out
+
+
+# ---------------------------------------------------------------- Step A
+@numba.njit(cache=True)
+def _cut(ps, qs, k, law, om):
+    """Min cut over ratio prefixes. Returns (j*, A, c, x(T), x(U), alpha, cp, cq, cs, nu_prefix)."""
+    n = ps.shape[0]
+    cp = _prefix(ps)
+    cq = _prefix(qs)
+    cs = _suffix(qs)
+    nup = np.zeros(n + 1)
+    js = 0
+    best = np.inf
+    if law == IID:
+        for j in range(n + 1):
+            f = cp[j] + 1.0 - _ipow(cq[j], k)
+            if f < best:
+                best = f
+                js = j
+    else:
+        s = 0.0
+        for i in range(n):
+            s += qs[i] / om[i]
+            nup[i + 1] = s
+        for j in range(n + 1):
+            f = cp[j] + cs[j] * (1.0 + nup[j])
+            if f < best:
+                best = f
+                js = j
+    A = cq[js]
+    c = cs[js]
+    if law == IID:
+        x_t = _ipow(A, k)
+        x_u = _one_minus_pow(c, k)
+    else:
+        x_u = c * (1.0 + nup[js])
+        x_t = max(A - c * nup[js], 0.0)
+    alpha = cp[js] + x_u
+    return js, A, c, x_t, x_u, alpha, cp, cq, cs
+
+
+@numba.njit(cache=True)
+def _waterfill(ps, qs, order, js, cp, cq, cs, x_t, x_u, x):
+    """``x = max(p, c' q)`` on T (sum x(T)), ``x = min(p, c q)`` on U (sum x(U)), by token id."""
+    n = ps.shape[0]
+    if js > 0:
+        p_t = cp[js]
+        if not x_t > p_t:
+            scale = 0.0
+        else:
+            lo, hi = 0, js - 1  # largest t with g(t) = r_t cq[t] + p_t - cp[t] <= x(T)
+            while lo < hi:
+                mid = (lo + hi + 1) >> 1
+                if ps[mid] / qs[mid] * cq[mid] + (p_t - cp[mid]) <= x_t:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            scale = (x_t - (p_t - cp[lo + 1])) / cq[lo + 1]
+        for i in range(js):
+            x[order[i]] = max(ps[i], scale * qs[i])
+    m = n - js
+    if m > 0:
+        if not x_u > ps[js] / qs[js] * cs[js]:
+            scale = x_u / cs[js]  # every token of U capped
+        else:
+            lo, hi = 0, m - 1  # largest s with h(s) = (cp[js+s] - cp[js]) + r cs[js+s] <= x(U)
+            while lo < hi:
+                mid = (lo + hi + 1) >> 1
+                j = js + mid
+                if (cp[j] - cp[js]) + ps[j] / qs[j] * cs[j] <= x_u:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            if lo == m - 1:
+                scale = np.inf  # x = p on all of U
+            else:
+                scale = (x_u - (cp[js + lo + 1] - cp[js])) / cs[js + lo + 1]
+        for i in range(js, n):
+            x[order[i]] = min(ps[i], scale * qs[i])
+
+
+@numba.njit(cache=True)
+def _residual(p, ip, x, res_cum):
+    """Prefix sums (token order) of ``(p_hat - x)_+``; returns the last positive index."""
+    s = 0.0
+    last = -1
+    for i in range(p.shape[0]):
+        v = max(p[i] * ip - x[i], 0.0)
+        s += v
+        res_cum[i] = s
+        if v > 0.0:
+            last = i
+    return last
+
+
+# ---------------------------------------------------------------- the table
+@numba.njit(cache=True)
+def _alloc(vocab, n):
+    x = np.zeros(vocab)
+    first = np.zeros(vocab, np.int64)
+    count = np.zeros(vocab, np.int64)
+    start = np.empty(3 * n + 4)
+    length = np.empty(3 * n + 4)
+    return x, first, count, start, length
+
+
+@numba.njit(cache=True)
+def _token_lengths(first, count, length):
+    out = np.zeros(first.shape[0])
+    for y in range(first.shape[0]):
+        s = 0.0
+        for j in range(first[y], first[y] + count[y]):
+            s += length[j]
+        out[y] = s
+    return out
+
+
+@numba.njit(cache=True)
+def _groups(order, js, n, x, qh, tol):
+    """Runs of tokens with equal means ``x/q`` (within relative ``tol``), never across the cut.
+
+    Returns ``(group, gmass, gtarget, n_t)``: the group of each token (-1 for ``q = 0``), the
+    groups' masses and targets (group ids follow the processing order), and the number of
+    groups in ``T``.
+    """
+    group = np.full(x.shape[0], -1, np.int64)
+    gmass = np.zeros(n + 1)
+    gtarget = np.zeros(n + 1)
+    ng = 0
+    n_t = 0
+    for part in range(2):
+        lo = 0 if part == 0 else js
+        hi = js if part == 0 else n
+        gmean = 0.0
+        for i in range(lo, hi):
+            t = order[i]
+            mean = x[t] / qh[t]
+            if i == lo or not abs(mean - gmean) <= tol * gmean:
+                gmean = mean
+                ng += 1
+            group[t] = ng - 1
+            gmass[ng - 1] += qh[t]
+            gtarget[ng - 1] += x[t]
+        if part == 0:
+            n_t = ng
+    return group, gmass[:ng].copy(), gtarget[:ng].copy(), n_t
+
+
+@numba.njit(cache=True)
+def build_iid(p, q, sp, sq, k, order, n):
+    """Table of the i.i.d. verifier with ``k`` drafts (see :class:`Table` for the fields)."""
+    vocab = p.shape[0]
+    ip = 1.0 / sp
+    iq = 1.0 / sq
+    ps = np.empty(n)
+    qs = np.empty(n)
+    qh = np.zeros(vocab)
+    for i in range(n):
+        t = order[i]
+        ps[i] = p[t] * ip
+        qs[i] = q[t] * iq
+        qh[t] = qs[i]
+    om = np.empty(0)
+    js, A, c, x_t, x_u, alpha, cp, cq, cs = _cut(ps, qs, k, IID, om)
+    x, first, count, start, length = _alloc(vocab, n)
+    if k == 1:
+        for i in range(n):
+            x[order[i]] = qs[i]
+    else:
+        _waterfill(ps, qs, order, js, cp, cq, cs, x_t, x_u, x)
+    empty = np.empty(0)
+    hole_a = np.empty(n + 1)
+    hole_b = np.empty(n + 1)
+    if k == 1:  # one draft is always selected: contiguous pieces are enough
+        group = np.full(vocab, -1, np.int64)
+        pos = 0.0
+        for i in range(n):
+            t = order[i]
+            group[t] = i
+            first[t] = i
+            count[t] = 1
+            start[i] = pos
+            length[i] = qs[i]
+            pos += qs[i]
+        np_ = n
+    else:
+        group, gmass, gtarget, n_t = _groups(order, js, n, x, qh, GROUP_RTOL)
+        ng = gmass.shape[0]
+        gfirst = np.zeros(ng, np.int64)
+        gcount = np.zeros(ng, np.int64)
+        seq = np.arange(ng)
+        np_ = _sweep.sweep(seq[:n_t], 0.0, A, gtarget, gmass, _sweep.POLY, k, empty, empty,
+                           empty, start, length, gfirst, gcount, 0, hole_a, hole_b)
+        np_ = _sweep.sweep(seq[n_t:], A, A + c, gtarget, gmass, _sweep.POLY, k, empty, empty,
+                           empty, start, length, gfirst, gcount, np_, hole_a, hole_b)
+        for i in range(n):
+            t = order[i]
+            first[t] = gfirst[group[t]]
+            count[t] = gcount[group[t]]
+    res_cum = np.empty(vocab)
+    res_last = _residual(p, ip, x, res_cum)
+    toklen = _token_lengths(first, count, length)
+    return (x, qh, first, count, start[:np_].copy(), length[:np_].copy(), toklen, res_cum,
+            res_last, js, A, alpha, group)
+
+
+@numba.njit(cache=True)
+def _half_order(seq, key):
+    """``seq`` sorted by ``key[seq]`` ascending, ties kept in ``seq`` order (stable)."""
+    vals = np.empty(seq.shape[0])
+    for i in range(seq.shape[0]):
+        vals[i] = key[seq[i]]
+    perm = np.argsort(vals, kind="mergesort")
+    out = np.empty(seq.shape[0], np.int64)
+    for i in range(seq.shape[0]):
+        out[i] = seq[perm[i]]
+    return out
+
+
+@numba.njit(cache=True)
+def _certify(seq, lo, target, mass, th, kc, kt):
+    """Smallest ``sum_{i<=j} X_i - (I(lo + Q_j) - I(lo))`` over the prefixes of ``seq``."""
+    s = 0.0
+    pos = lo
+    base = _sweep.pw_value(lo, th, kc, kt)
+    worst = np.inf
+    for y in seq:
+        s += target[y]
+        pos += mass[y]
+        slack = s - (_sweep.pw_value(pos, th, kc, kt) - base)
+        if slack < worst:
+            worst = slack
+    return worst
+
+
+@numba.njit(cache=True)
+def build_wor(p, q, sp, sq, order, n):
+    """Table of the two-draft without-replacement verifier, or ``None`` parts when its
+    certificate fails (then the caller falls back to the i.i.d. table).
+
+    Returns ``(ok, worst_slack, tolerance, x, qh, first, count, start, length, toklen,
+    res_cum, res_last, js, A, alpha, theta, om)``.
+    """
+    vocab = p.shape[0]
+    ip = 1.0 / sp
+    iq = 1.0 / sq
+    ps = np.empty(n)
+    qs = np.empty(n)
+    qh = np.zeros(vocab)
+    for i in range(n):
+        t = order[i]
+        ps[i] = p[t] * ip
+        qs[i] = q[t] * iq
+        qh[t] = qs[i]
+    om_s = _one_minus_each(qs)
+    js, A, c, x_t, x_u, alpha, cp, cq, cs = _cut(ps, qs, 2, WOR, om_s)
+    x, first, count, start, length = _alloc(vocab, n)
+    _waterfill(ps, qs, order, js, cp, cq, cs, x_t, x_u, x)
+    # the selection density of the "extra pair" decomposition (THEORY section 7)
+    th = np.empty(n)
+    kap = np.empty(n)
+    theta = np.full(vocab, np.inf)
+    om = np.ones(vocab)
+    for i in range(n):
+        th[i] = cq[i] + 0.5 * qs[i]
+        kap[i] = qs[i] * qs[i] / om_s[i]
+        theta[order[i]] = th[i]
+        om[order[i]] = om_s[i]
+    kc = np.empty(n + 1)
+    kt = np.empty(n + 1)
+    kc[0] = 0.0
+    kt[0] = 0.0
+    for i in range(n):
+        kc[i + 1] = kc[i] + kap[i]
+        kt[i + 1] = kt[i] + kap[i] * th[i]
+    target = np.zeros(vocab)
+    key = np.zeros(vocab)
+    for i in range(n):
+        t = order[i]
+        target[t] = x[t] + kap[i] * (1.0 - th[i])
+        key[t] = target[t] / qs[i]
+    seq_t = _half_order(order[:js], key)
+    seq_u = _half_order(order[js:n], key)
+    top = _sweep.pw_value(A + c, th, kc, kt)
+    tol = CERT_TOL_ULPS * _EPS * (n + 1) * max(1.0, top)
+    worst = min(_certify(seq_t, 0.0, target, qh, th, kc, kt),
+                _certify(seq_u, A, target, qh, th, kc, kt))
+    ok = worst >= -tol
+    np_ = 0
+    if ok:
+        hole_a = np.empty(n + 1)
+        hole_b = np.empty(n + 1)
+        np_ = _sweep.sweep(seq_t, 0.0, A, target, qh, _sweep.PIECEWISE, 2, th, kc, kt,
+                           start, length, first, count, 0, hole_a, hole_b)
+        np_ = _sweep.sweep(seq_u, A, A + c, target, qh, _sweep.PIECEWISE, 2, th, kc, kt,
+                           start, length, first, count, np_, hole_a, hole_b)
+    res_cum = np.empty(vocab)
+    res_last = _residual(p, ip, x, res_cum)
+    toklen = _token_lengths(first, count, length)
+    group = np.full(vocab, -1, np.int64)
+    for i in range(n):
+        group[order[i]] = i
+    return (ok, worst, tol, x, qh, first, count, start[:np_].copy(), length[:np_].copy(),
+            toklen, res_cum, res_last, js, A, alpha, theta, om, group)
+
+
+# ---------------------------------------------------------------- Python-side table
+@dataclass(frozen=True, eq=False)
+class Table:
+    """Everything a verifier needs about one (p, q) pair (float64; token-indexed arrays).
+
+    Attributes
+    ----------
+    x : ndarray (V,)
+        Law of the selected token (Step A), normalised target scale.
+    qh : ndarray (V,)
+        ``q`` divided by its sum.
+    group : ndarray of int64 (V,)
+        Group of each token (-1 where ``q = 0``): tokens of one group share their pieces
+        (each draws its position uniformly on all of them).
+    first, count : ndarray of int64 (V,)
+        Token ``y``'s pieces are ``start[first[y] : first[y] + count[y]]`` (lengths alike).
+    start, length : ndarray
+        The pieces (Step B).
+    toklen : ndarray (V,)
+        Total piece length of each token (``q_hat`` up to rounding).
+    res_cum : ndarray (V,)
+        Prefix sums, in token order, of the residual ``(p_hat - x)_+``.
+    res_last : int
+        Last token with positive residual (-1 if none).
+    cut : int
+        ``|T|``: the min cut is the first ``cut`` tokens of the ratio order.
+    split : float
+        ``A = q(T)``: ``T``'s pieces tile ``[0, A]``.
+    alpha : float
+        ``alpha* = p(T) + x(U)``.
+    k : int
+    law : int
+        :data:`IID` or :data:`WOR`.
+    fallback : bool
+        Without replacement only: the certificate failed and the table is the i.i.d. one
+        for ``k = 2`` (the verifier first collapses pairs, see ``opt_wor``).
+    worst_slack, tolerance : float
+        Without replacement only: the certificate's smallest prefix slack and its tolerance.
+    theta, om : ndarray (V,)
+        Without replacement only: ``theta`` per token (position that decides an extra pair)
+        and ``1 - q_hat`` per token.
+    """
+
+    x: np.ndarray
+    qh: np.ndarray
+    group: np.ndarray
+    first: np.ndarray
+    count: np.ndarray
+    start: np.ndarray
+    length: np.ndarray
+    toklen: np.ndarray
+    res_cum: np.ndarray
+    res_last: int
+    cut: int
+    split: float
+    alpha: float
+    k: int
+    law: int
+    fallback: bool = False
+    worst_slack: float = np.inf
+    tolerance: float = 0.0
+    theta: np.ndarray | None = None
+    om: np.ndarray | None = None
+
+
+def _iid_table(p, q, sp, sq, k, order, n, law=IID) -> Table:
+    (x, qh, first, count, start, length, toklen, res_cum, res_last, js, A, alpha,
+     group) = build_iid(p, q, sp, sq, k, order, n)
+    return Table(x, qh, group, first, count, start, length, toklen, res_cum, int(res_last),
+                 int(js), float(A), float(alpha), k, law)
+
+
+def build(p: np.ndarray, q: np.ndarray, sp: float, sq: float, k: int, law: int) -> Table:
+    """The table of one checked row pair (float64 C-contiguous ``p``, ``q``; row sums)."""
+    order, n = _order.ratio_order(p, q)
+    if law == IID:
+        return _iid_table(p, q, sp, sq, k, order, n)
+    (ok, worst, tol, x, qh, first, count, start, length, toklen, res_cum, res_last, js, A,
+     alpha, theta, om, group) = build_wor(p, q, sp, sq, order, n)
+    if not ok:
+        base = _iid_table(p, q, sp, sq, 2, order, n, WOR)
+        return Table(base.x, base.qh, base.group, base.first, base.count, base.start,
+                     base.length, base.toklen, base.res_cum, base.res_last, base.cut,
+                     base.split, base.alpha, 2, WOR, True, float(worst), float(tol), theta, om)
+    return Table(x, qh, group, first, count, start, length, toklen, res_cum, int(res_last),
+                 int(js), float(A), float(alpha), 2, WOR, False, float(worst), float(tol),
+                 theta, om)

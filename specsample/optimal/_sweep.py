@@ -1,0 +1,366 @@
+"""Step B of the optimal verifiers: the left-curtain sweep that cuts [lo, hi] into pieces.
+
+Every token owns pieces of total length ``q(y)``; a draft of token ``y`` draws a *position*
+uniformly on ``y``'s pieces and the draft with the highest position is selected. With
+selection density ``I'`` (``I(t) = t^k`` for ``k`` i.i.d. drafts; piecewise quadratic for
+two drafts without replacement), ``P(select y) = mu(pieces of y)`` with ``mu = I' dt``
+(``proofs/opt_sweep.md``). The sweep gives every token pieces with ``mu = X_y``, the
+token's target, processing the tokens in ascending order of ``X_y / q_y``:
+
+* keep the *holes* (free intervals below the running right end ``R``) on a stack;
+* if the window ``[R, R + m]`` has ``mu <= X``, place the token at ``[u, u + m]`` with
+  ``u >= R`` and ``mu = X``, leaving the hole ``[R, u]``;
+* otherwise the token takes the top of the free space: the top parts of the highest holes
+  and a shorter fresh part ``[R, R + f]``, contiguous in free space, with ``mu = X``;
+* the last token of a region takes what is left.
+
+The sweep succeeds whenever the prefix sums of the targets dominate ``I`` (the convex-order
+condition); ``proofs/opt_sweep.md`` proves it, and the pieces total at most ``3 n``.
+
+Two families of ``I`` (argument ``mode``):
+
+``POLY`` (``I(t) = t^k``)
+    window equations in closed form for ``k <= 3`` (linear, quadratic), safeguarded Newton
+    for ``k >= 4`` (the equations are monotone and convex or concave, so Newton converges
+    monotonically from the side it is started on).
+``PIECEWISE`` (``I(t) = t^2 + sum_z kappa_z (t - theta_z)_+``, ``theta`` ascending)
+    the equations are linear between breakpoints; the solver walks the breakpoints.
+
+All arithmetic is float64 in a fixed order, so the pieces are a deterministic function of
+the inputs. Rounding is absorbed by the last token of each region, which takes exactly the
+free space that is left, so the pieces always tile the region.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+
+POLY = 0
+PIECEWISE = 1
+#: Newton iterations before a solver gives up improving (never reached in tests).
+_MAX_NEWTON = 200
+
+
+# ---------------------------------------------------------------- I(t) = t^k
+@numba.njit(cache=True, inline="always")
+def _ipow(a, e):
+    r = 1.0
+    for _ in range(e):
+        r *= a
+    return r
+
+
+@numba.njit(cache=True)
+def _binom(k, i):
+    r = 1.0
+    for j in range(i):
+        r = r * (k - j) / (j + 1)
+    return r
+
+
+@numba.njit(cache=True)
+def poly_diff(a, h, k):
+    """``(a + h)^k - a^k = sum_{i=1..k} C(k, i) a^(k-i) h^i`` (no cancellation for small h)."""
+    total = 0.0
+    for i in range(k, 0, -1):
+        total = total * h + _binom(k, i) * _ipow(a, k - i)
+    return total * h
+
+
+@numba.njit(cache=True)
+def _pow_gap(z, b, e):
+    """``z^e - b^e = (z - b) sum_{l<e} z^l b^(e-1-l)`` for ``z >= b >= 0``."""
+    if e == 0:
+        return 0.0
+    s = 0.0
+    for ell in range(e):
+        s += _ipow(z, ell) * _ipow(b, e - 1 - ell)
+    return (z - b) * s
+
+
+@numba.njit(cache=True)
+def _poly_window(R, m, X, top, k):
+    """``u`` in ``[R, top]`` with ``(u + m)^k - u^k = X`` (increasing and convex in u)."""
+    if top <= R or k == 1:
+        return R
+    if k == 2:
+        u = 0.5 * (X / m - m)
+    elif k == 3:
+        c = (m * m * m - X) / (3.0 * m)  # u^2 + m u + c = 0, root >= 0 iff c <= 0
+        disc = m * m - 4.0 * c
+        u = R if disc < 0.0 else -2.0 * c / (m + math.sqrt(disc))
+    else:
+        xi = (X / (k * m)) ** (1.0 / (k - 1))  # mean-value guess: X / m = I'(xi)
+        u = min(max(xi - 0.5 * m, R), top)
+        f = poly_diff(u, m, k) - X
+        slope = k * _pow_gap(u + m, u, k - 1)
+        if f < 0.0 and slope > 0.0:  # left of the root: one Newton step lands right of it
+            u = min(u - f / slope, top)
+        for _ in range(_MAX_NEWTON):  # from the right: decreasing, stays >= the root
+            f = poly_diff(u, m, k) - X
+            slope = k * _pow_gap(u + m, u, k - 1)
+            if not (f > 0.0 and slope > 0.0):  # converged, or m below u's resolution
+                break
+            un = u - f / slope
+            if not un < u:
+                break
+            u = un
+    return min(max(u, R), top)
+
+
+@numba.njit(cache=True)
+def _poly_straddle(E, Z, b, t, k):
+    """``a`` in ``[0, t]`` with ``[I(Z) - I(Z - a)] - [I(b) - I(b - a)] = E`` (``Z > b``).
+
+    The left side is 0 at ``a = 0``, increasing, and concave for ``k >= 3``.
+    """
+    gap = Z - b
+    if not gap > 0.0:
+        return t
+    if k == 2:
+        a = E / (2.0 * gap)
+    elif k == 3:
+        c = E / (3.0 * gap)  # a (Z + b - a) = c
+        s = Z + b
+        disc = s * s - 4.0 * c
+        a = t if disc < 0.0 else 2.0 * c / (s + math.sqrt(disc))
+    else:
+        a = 0.0  # Newton from the left of a concave increasing function: increasing
+        for _ in range(_MAX_NEWTON):
+            g = poly_diff(Z - a, a, k) - poly_diff(b - a, a, k) - E
+            if not g < 0.0:
+                break
+            slope = k * _pow_gap(Z - a, b - a, k - 1)
+            if not slope > 0.0:
+                break
+            an = a - g / slope
+            if not an > a:
+                break
+            a = min(an, t)
+            if a >= t:
+                break
+    return min(max(a, 0.0), t)
+
+
+# ---------------------------------------------------------------- piecewise quadratic I
+@numba.njit(cache=True)
+def _count_below(th, t):
+    """Number of breakpoints ``< t`` (binary search)."""
+    lo = 0
+    hi = th.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if th[mid] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True)
+def _count_at_most(th, t):
+    """Number of breakpoints ``<= t`` (binary search)."""
+    lo = 0
+    hi = th.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if th[mid] <= t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True)
+def pw_value(t, th, kc, kt):
+    """``I(t) = t^2 + t K(t) - KT(t)``, K, KT the prefix sums of kappa, kappa*theta below t."""
+    j = _count_below(th, t)
+    return t * t + t * kc[j] - kt[j]
+
+
+@numba.njit(cache=True)
+def pw_diff(a, h, th, kc, kt):
+    """``I(a + h) - I(a)`` for the piecewise quadratic ``I``."""
+    j1 = _count_below(th, a)
+    j2 = _count_below(th, a + h)
+    return 2.0 * a * h + h * h + h * kc[j2] + a * (kc[j2] - kc[j1]) - (kt[j2] - kt[j1])
+
+
+@numba.njit(cache=True)
+def _pw_window(R, m, X, top, th, kc, kt):
+    """``u`` in ``[R, top]`` with ``I(u + m) - I(u) = X``: linear between breakpoints."""
+    if top <= R:
+        return R
+    n = th.shape[0]
+    u = R
+    # on the piece just right of u: j1 = #{theta <= u}, j2 = #{theta - m <= u}
+    j1 = _count_at_most(th, u)
+    j2 = _count_at_most(th, u + m)
+    while j2 < n and th[j2] - m <= u:
+        j2 += 1
+    while j2 > 0 and th[j2 - 1] - m > u:
+        j2 -= 1
+    while True:
+        nb = top
+        if j1 < n and th[j1] < nb:
+            nb = th[j1]
+        if j2 < n and th[j2] - m < nb:
+            nb = th[j2] - m
+        slope = 2.0 * m + (kc[j2] - kc[j1])
+        const = m * m + m * kc[j2] - (kt[j2] - kt[j1]) - X
+        if slope * nb + const >= 0.0:
+            root = -const / slope
+            return min(max(root, u), nb)
+        if nb >= top:
+            return top
+        u = nb
+        while j1 < n and th[j1] <= u:
+            j1 += 1
+        while j2 < n and th[j2] - m <= u:
+            j2 += 1
+
+
+@numba.njit(cache=True)
+def _pw_straddle(E, Z, b, t, th, kc, kt):
+    """``a`` in ``[0, t]`` with ``[I(Z) - I(Z - a)] - [I(b) - I(b - a)] = E`` (``Z > b``)."""
+    jz = _count_below(th, Z)
+    jb = _count_below(th, b)
+    iz = jz
+    ib = jb
+    a0 = 0.0
+    while True:
+        nb = t
+        if iz > 0 and Z - th[iz - 1] < nb:
+            nb = Z - th[iz - 1]
+        if ib > 0 and b - th[ib - 1] < nb:
+            nb = b - th[ib - 1]
+        c1 = -2.0 * (Z - b) - (kc[iz] - kc[ib])
+        c0 = (E - (Z * (kc[jz] - kc[iz]) - (kt[jz] - kt[iz]))
+              + (b * (kc[jb] - kc[ib]) - (kt[jb] - kt[ib])))
+        if c0 + c1 * nb <= 0.0:
+            root = -c0 / c1 if c1 < 0.0 else nb
+            return min(max(root, a0), nb)
+        if nb >= t:
+            return t
+        a0 = nb
+        while iz > 0 and Z - th[iz - 1] <= a0:
+            iz -= 1
+        while ib > 0 and b - th[ib - 1] <= a0:
+            ib -= 1
+
+
+# ---------------------------------------------------------------- dispatch on mode
+@numba.njit(cache=True, inline="always")
+def _diff(a, h, mode, k, th, kc, kt):
+    if mode == POLY:
+        return poly_diff(a, h, k)
+    return pw_diff(a, h, th, kc, kt)
+
+
+@numba.njit(cache=True, inline="always")
+def _window(R, m, X, top, mode, k, th, kc, kt):
+    if mode == POLY:
+        return _poly_window(R, m, X, top, k)
+    return _pw_window(R, m, X, top, th, kc, kt)
+
+
+@numba.njit(cache=True, inline="always")
+def _straddle(E, Z, b, t, mode, k, th, kc, kt):
+    if mode == POLY:
+        return _poly_straddle(E, Z, b, t, k)
+    return _pw_straddle(E, Z, b, t, th, kc, kt)
+
+
+# ---------------------------------------------------------------- the sweep
+@numba.njit(cache=True, inline="always")
+def _nonempty(y, at, first, start, length, np_):
+    """Give token ``y`` a zero-length piece at ``at`` if rounding left it with none, so
+    every token with ``q > 0`` can draw a position."""
+    if np_ == first[y]:
+        start[np_] = at
+        length[np_] = 0.0
+        return np_ + 1
+    return np_
+
+
+@numba.njit(cache=True, inline="always")
+def _piece(a, b, start, length, np_):
+    """Append the piece ``[a, b]``; empty pieces (rounding) are not stored."""
+    if not b > a:
+        return np_
+    start[np_] = a
+    length[np_] = b - a
+    return np_ + 1
+
+
+@numba.njit(cache=True)
+def sweep(seq, lo, hi, target, mass, mode, k, th, kc, kt,
+          start, length, first, count, np_, hole_a, hole_b):
+    """Cut ``[lo, hi]`` into pieces for the tokens ``seq`` (ascending ``target / mass``).
+
+    ``target[y]`` and ``mass[y]`` are indexed by token id. Pieces are appended to ``start``
+    and ``length`` from index ``np_``; token ``y`` gets ``first[y]`` and ``count[y]``.
+    ``hole_a``, ``hole_b`` are work buffers (length >= len(seq)). Returns the new ``np_``.
+    """
+    nt = seq.shape[0]
+    R = lo
+    nh = 0
+    for idx in range(nt):
+        y = seq[idx]
+        m = mass[y]
+        X = target[y]
+        first[y] = np_
+        if idx == nt - 1:  # the last token takes every hole and the rest of the region
+            for h in range(nh):
+                np_ = _piece(hole_a[h], hole_b[h], start, length, np_)
+            nh = 0
+            if hi > R:
+                np_ = _piece(R, hi, start, length, np_)
+            np_ = _nonempty(y, R, first, start, length, np_)
+            count[y] = np_ - first[y]
+            break
+        excess = _diff(R, m, mode, k, th, kc, kt) - X
+        if not excess > 0.0 or nh == 0:
+            u = _window(R, m, X, hi - m, mode, k, th, kc, kt)
+            if u > R:
+                hole_a[nh] = R
+                hole_b[nh] = u
+                nh += 1
+            np_ = _piece(u, u + m, start, length, np_)
+            R = u + m
+        else:
+            f = m  # length still placed in the fresh region [R, R + f]
+            while nh > 0 and f > 0.0:
+                a_h = hole_a[nh - 1]
+                b_h = hole_b[nh - 1]
+                t = min(b_h - a_h, f)
+                Z = R + f
+                after = (excess - _diff(Z - t, t, mode, k, th, kc, kt)
+                         + _diff(b_h - t, t, mode, k, th, kc, kt))
+                if after > 0.0:  # still too heavy: take all of t from this hole
+                    excess = after
+                    f -= t
+                    if t >= b_h - a_h:
+                        np_ = _piece(a_h, b_h, start, length, np_)
+                        nh -= 1
+                    else:
+                        np_ = _piece(b_h - t, b_h, start, length, np_)
+                        hole_b[nh - 1] = b_h - t
+                else:
+                    a = _straddle(excess, Z, b_h, t, mode, k, th, kc, kt)
+                    if a > 0.0:
+                        np_ = _piece(b_h - a, b_h, start, length, np_)
+                    if a >= b_h - a_h:
+                        nh -= 1
+                    else:
+                        hole_b[nh - 1] = b_h - a
+                    f -= a
+                    break
+            if f > 0.0:
+                np_ = _piece(R, R + f, start, length, np_)
+                R = R + f
+        np_ = _nonempty(y, R, first, start, length, np_)
+        count[y] = np_ - first[y]
+    return np_

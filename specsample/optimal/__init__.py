@@ -2,8 +2,8 @@
 
 Two scheme modules, each keeping the contract of :mod:`specsample.scheme`:
 
-* :mod:`specsample.optimal.iid` (``"opt-iid"``): ``k <= 4`` drafts i.i.d. from ``q``;
-* :mod:`specsample.optimal.wor` (``"opt-wor"``): ``k <= 2`` drafts without replacement,
+* :mod:`specsample.optimal.iid` (``"opt_iid"``): ``k <= 4`` drafts i.i.d. from ``q``;
+* :mod:`specsample.optimal.wor` (``"opt_wor"``): ``k <= 2`` drafts without replacement,
   with a run-time certificate and an exact fallback.
 
 Both follow ``THEORY.md`` section 7: a min cut in ratio order and a water-filled law ``x``

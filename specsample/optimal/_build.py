@@ -409,6 +409,28 @@ def build_wor(p, q, sp, sq, order, n):
             toklen, res_cum, res_last, js, A, alpha, theta, om, group)
 
 
+@numba.njit(cache=True)
+def collapse_bonus(p, ip, x, qh, om, res_cum):
+    """Extra acceptance of the without-replacement fallback: a collapsed pair ``(y, y)`` that
+    is rejected draws the residual, which is the discarded second draft with probability
+    ``sum_z q(z) res(z) / (1 - q(y))`` (``res`` normalised; zero on the rejected ``y``).
+
+    Returns ``S * sum_y q(y)^2 rej(y) / (1 - q(y))`` with ``S = sum_z q(z) res(z)``.
+    """
+    total = res_cum[res_cum.shape[0] - 1]
+    if not total > 0.0:
+        return 0.0
+    s = 0.0
+    w = 0.0
+    for y in range(p.shape[0]):
+        py = p[y] * ip
+        res = max(py - x[y], 0.0)
+        s += qh[y] * res
+        if x[y] > py and qh[y] > 0.0:
+            w += qh[y] * qh[y] * (1.0 - py / x[y]) / om[y]
+    return (s / total) * w
+
+
 # ---------------------------------------------------------------- Python-side table
 @dataclass(frozen=True, eq=False)
 class Table:
@@ -481,18 +503,25 @@ def _iid_table(p, q, sp, sq, k, order, n, law=IID) -> Table:
                  int(js), float(A), float(alpha), k, law)
 
 
+def certified(worst: float, tol: float) -> bool:
+    """The without-replacement certificate: every prefix slack is at least ``-tol``."""
+    return worst >= -tol
+
+
 def build(p: np.ndarray, q: np.ndarray, sp: float, sq: float, k: int, law: int) -> Table:
     """The table of one checked row pair (float64 C-contiguous ``p``, ``q``; row sums)."""
     order, n = _order.ratio_order(p, q)
     if law == IID:
         return _iid_table(p, q, sp, sq, k, order, n)
-    (ok, worst, tol, x, qh, first, count, start, length, toklen, res_cum, res_last, js, A,
+    (swept, worst, tol, x, qh, first, count, start, length, toklen, res_cum, res_last, js, A,
      alpha, theta, om, group) = build_wor(p, q, sp, sq, order, n)
-    if not ok:
+    if not (swept and certified(worst, tol)):
         base = _iid_table(p, q, sp, sq, 2, order, n, WOR)
+        alpha = base.alpha + collapse_bonus(p, 1.0 / sp, base.x, base.qh, om, base.res_cum)
         return Table(base.x, base.qh, base.group, base.first, base.count, base.start,
                      base.length, base.toklen, base.res_cum, base.res_last, base.cut,
-                     base.split, base.alpha, 2, WOR, True, float(worst), float(tol), theta, om)
+                     base.split, float(alpha), 2, WOR, True, float(worst), float(tol), theta,
+                     om)
     return Table(x, qh, group, first, count, start, length, toklen, res_cum, int(res_last),
                  int(js), float(A), float(alpha), 2, WOR, False, float(worst), float(tol),
                  theta, om)

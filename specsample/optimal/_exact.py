@@ -27,6 +27,7 @@ partition and no approximation at all.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from fractions import Fraction
@@ -395,6 +396,7 @@ class ExactTable:
     fallback: bool = False
     worst_slack: Fraction | None = None
     theta: tuple | None = None
+    bonus: Fraction = ZERO
 
     @property
     def x(self) -> list[Fraction]:
@@ -402,7 +404,10 @@ class ExactTable:
 
     @property
     def alpha(self) -> Fraction:
-        return self.cut.alpha
+        """P(output is a draft): ``alpha*`` of the law in use, plus, for the without-
+        replacement fallback, the chance that a rejected collapsed pair's residual is the
+        discarded second draft."""
+        return self.cut.alpha + self.bonus
 
 
 def table(p, q, k: int, law: int) -> ExactTable:
@@ -571,14 +576,33 @@ def _wor_table(p: tuple, q: tuple) -> ExactTable:
             slack = X - (dens.value(Q) - base)
             worst = slack if worst is None else min(worst, slack)
     theta_t = tuple(theta.get(i) for i in range(len(p)))
-    if worst is not None and worst < 0:
-        return _iid_table(p, q, 2, WOR, cut(p, q, 2, IID), True, worst, theta_t)
+    if not certified(worst):
+        base = _iid_table(p, q, 2, WOR, cut(p, q, 2, IID), True, worst, theta_t)
+        return dataclasses.replace(base, bonus=collapse_bonus(p, q, base.x))
     pieces: Pieces = {}
     for lo, hi, seq in halves:
         sweep(seq, lo, hi, target, q, dens, DELTA, pieces)
     group = {y: y for y in ids}
     gmass = {y: q[y] for y in ids}
     return ExactTable(p, q, 2, WOR, c, ((ONE, pieces),), group, gmass, False, worst, theta_t)
+
+
+def certified(worst) -> bool:
+    """The without-replacement certificate: no prefix slack is negative."""
+    return worst is None or worst >= 0
+
+
+def collapse_bonus(p, q, x) -> Fraction:
+    """``S * sum_y q(y)^2 rej(y) / (1 - q(y))``, ``S = sum_z q(z) res(z)`` (see
+    :func:`specsample.optimal._build.collapse_bonus`)."""
+    residual = [max(pi - xi, ZERO) for pi, xi in zip(p, x, strict=True)]
+    total = sum(residual, ZERO)
+    if total == 0:
+        return ZERO
+    s = sum((qz * r for qz, r in zip(q, residual, strict=True)), ZERO) / total
+    w = sum((q[y] ** 2 * (1 - p[y] / x[y]) / (1 - q[y]) for y in range(len(p))
+             if x[y] > p[y] and q[y] > 0), ZERO)
+    return s * w
 
 
 def _by_mean(ids, target, q):

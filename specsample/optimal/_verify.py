@@ -13,7 +13,9 @@ two drafts without replacement
     conditionally uniform ``(u[0] - q(y_1)) / (1 - q(y_1))`` and the higher position wins.
     If the pair's certificate failed (``Table.fallback``), an extra pair is collapsed to
     ``(y_1, y_1)`` instead -- draft 1 is selected -- and positions come from the i.i.d.
-    table: the verifier is then the exact i.i.d. one for the collapsed pairs.
+    table: the verifier is then the exact i.i.d. one for the collapsed pairs. If a collapsed
+    pair is rejected and the residual draw is the discarded ``y_2``, the verdict reports
+    index 1 (the output is that draft).
 
 Then, with ``y`` the selected token: accept it when ``x(y) <= p(y)`` or ``u[k] x(y) < p(y)``;
 otherwise draw the residual ``(p - x)_+`` by inverse CDF at ``(u[k] x(y) - p(y)) /
@@ -112,6 +114,8 @@ def verify_wor_rows(p, ip, x, qh, om, theta, fallback, first, count, start, leng
             best = 1 if pos2 > pos1 else 0
         y = drafts[b, best]
         tok, idx = _finish(y, best, p[y] * ip, x[y], u[r, 2], res_cum, res_last)
+        if fallback and idx < 0 and tok == y2:  # a collapsed pair's discarded draft
+            idx = 1
         tokens[b] = tok
         index[b] = idx
 
@@ -165,7 +169,10 @@ def verify_one(t: Table, p: np.ndarray, ip: float, drafts: np.ndarray, u: np.nda
             v0 = (uu[0] - q1) / float(t.om[y1])
             best = int(_position_py(t, y2, uu[1]) > _position_py(t, y1, v0))
     y = d[best]
-    return _finish_py(t, y, best, float(p[y]) * ip, uu[k])
+    tok, idx = _finish_py(t, y, best, float(p[y]) * ip, uu[k])
+    if t.law == 1 and k == 2 and t.fallback and idx < 0 and tok == d[1]:
+        idx = 1  # a collapsed pair's discarded draft
+    return tok, idx
 
 
 # ---------------------------------------------------------------- float laws

@@ -47,7 +47,7 @@ from specsample import _api, _laws, _sampling
 from specsample.optimal import _build, _scheme
 from specsample.scheme import Verdict
 
-NAME = "opt-iid"
+NAME = "opt_iid"
 MAX_K: int | None = 4
 
 

@@ -39,7 +39,7 @@ from specsample import _api, _checks, _laws, _sampling
 from specsample.optimal import _build, _scheme
 from specsample.scheme import Verdict
 
-NAME = "opt-wor"
+NAME = "opt_wor"
 MAX_K: int | None = 2
 
 

@@ -24,6 +24,9 @@ MINIMUM = {
     "check_rrsw": (1600, 4000),
     "check_spechub": (1500, 3500),
     "check_kseq": (2600, 38000),
+    "check_opt_iid": (2600, 13000),
+    "check_opt_wor": (700, 1900),
+    "check_opt_sweep": (300, 1000),  # (random instances, items swept)
 }
 
 

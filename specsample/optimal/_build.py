@@ -210,14 +210,17 @@ def _alloc(vocab, n):
 
 
 @numba.njit(cache=True)
-def _token_lengths(first, count, length):
-    out = np.zeros(first.shape[0])
-    for y in range(first.shape[0]):
+def _piece_sums(first, count, length, cum):
+    """Per owner (group or token): total piece length; ``cum[j]`` = length of the owner's
+    pieces stored before piece ``j`` (for binary searches of a position)."""
+    total = np.zeros(first.shape[0])
+    for g in range(first.shape[0]):
         s = 0.0
-        for j in range(first[y], first[y] + count[y]):
+        for j in range(first[g], first[g] + count[g]):
+            cum[j] = s
             s += length[j]
-        out[y] = s
-    return out
+        total[g] = s
+    return total
 
 
 @numba.njit(cache=True)
@@ -276,6 +279,8 @@ def build_iid(p, q, sp, sq, k, order, n):
     empty = np.empty(0)
     hole_a = np.empty(n + 1)
     hole_b = np.empty(n + 1)
+    cum = np.zeros(3 * n + 4)
+    toklen = np.zeros(vocab)
     if k == 1:  # one draft is always selected: contiguous pieces are enough
         group = np.full(vocab, -1, np.int64)
         pos = 0.0
@@ -286,6 +291,7 @@ def build_iid(p, q, sp, sq, k, order, n):
             count[t] = 1
             start[i] = pos
             length[i] = qs[i]
+            toklen[t] = qs[i]
             pos += qs[i]
         np_ = n
     else:
@@ -298,15 +304,16 @@ def build_iid(p, q, sp, sq, k, order, n):
                            empty, start, length, gfirst, gcount, 0, hole_a, hole_b)
         np_ = _sweep.sweep(seq[n_t:], A, A + c, gtarget, gmass, _sweep.POLY, k, empty, empty,
                            empty, start, length, gfirst, gcount, np_, hole_a, hole_b)
+        glen = _piece_sums(gfirst, gcount, length, cum)
         for i in range(n):
             t = order[i]
             first[t] = gfirst[group[t]]
             count[t] = gcount[group[t]]
+            toklen[t] = glen[group[t]]
     res_cum = np.empty(vocab)
     res_last = _residual(p, ip, x, res_cum)
-    toklen = _token_lengths(first, count, length)
-    return (x, qh, first, count, start[:np_].copy(), length[:np_].copy(), toklen, res_cum,
-            res_last, js, A, alpha, group)
+    return (x, qh, first, count, start[:np_].copy(), length[:np_].copy(), cum[:np_].copy(),
+            toklen, res_cum, res_last, js, A, alpha, group)
 
 
 @numba.njit(cache=True)
@@ -401,12 +408,13 @@ def build_wor(p, q, sp, sq, order, n):
                            start, length, first, count, np_, hole_a, hole_b)
     res_cum = np.empty(vocab)
     res_last = _residual(p, ip, x, res_cum)
-    toklen = _token_lengths(first, count, length)
+    cum = np.zeros(3 * n + 4)
+    toklen = _piece_sums(first, count, length, cum)
     group = np.full(vocab, -1, np.int64)
     for i in range(n):
         group[order[i]] = i
     return (ok, worst, tol, x, qh, first, count, start[:np_].copy(), length[:np_].copy(),
-            toklen, res_cum, res_last, js, A, alpha, theta, om, group)
+            cum[:np_].copy(), toklen, res_cum, res_last, js, A, alpha, theta, om, group)
 
 
 @numba.njit(cache=True)
@@ -449,6 +457,8 @@ class Table:
         Token ``y``'s pieces are ``start[first[y] : first[y] + count[y]]`` (lengths alike).
     start, length : ndarray
         The pieces (Step B).
+    cum : ndarray
+        ``cum[j]``: length of the owner's pieces stored before piece ``j``.
     toklen : ndarray (V,)
         Total piece length of each token (``q_hat`` up to rounding).
     res_cum : ndarray (V,)
@@ -481,6 +491,7 @@ class Table:
     count: np.ndarray
     start: np.ndarray
     length: np.ndarray
+    cum: np.ndarray
     toklen: np.ndarray
     res_cum: np.ndarray
     res_last: int
@@ -497,10 +508,10 @@ class Table:
 
 
 def _iid_table(p, q, sp, sq, k, order, n, law=IID) -> Table:
-    (x, qh, first, count, start, length, toklen, res_cum, res_last, js, A, alpha,
+    (x, qh, first, count, start, length, cum, toklen, res_cum, res_last, js, A, alpha,
      group) = build_iid(p, q, sp, sq, k, order, n)
-    return Table(x, qh, group, first, count, start, length, toklen, res_cum, int(res_last),
-                 int(js), float(A), float(alpha), k, law)
+    return Table(x, qh, group, first, count, start, length, cum, toklen, res_cum,
+                 int(res_last), int(js), float(A), float(alpha), k, law)
 
 
 def certified(worst: float, tol: float) -> bool:
@@ -513,15 +524,15 @@ def build(p: np.ndarray, q: np.ndarray, sp: float, sq: float, k: int, law: int) 
     order, n = _order.ratio_order(p, q)
     if law == IID:
         return _iid_table(p, q, sp, sq, k, order, n)
-    (swept, worst, tol, x, qh, first, count, start, length, toklen, res_cum, res_last, js, A,
-     alpha, theta, om, group) = build_wor(p, q, sp, sq, order, n)
+    (swept, worst, tol, x, qh, first, count, start, length, cum, toklen, res_cum, res_last, js,
+     A, alpha, theta, om, group) = build_wor(p, q, sp, sq, order, n)
     if not (swept and certified(worst, tol)):
         base = _iid_table(p, q, sp, sq, 2, order, n, WOR)
         alpha = base.alpha + collapse_bonus(p, 1.0 / sp, base.x, base.qh, om, base.res_cum)
         return Table(base.x, base.qh, base.group, base.first, base.count, base.start,
-                     base.length, base.toklen, base.res_cum, base.res_last, base.cut,
-                     base.split, float(alpha), 2, WOR, True, float(worst), float(tol), theta,
-                     om)
-    return Table(x, qh, group, first, count, start, length, toklen, res_cum, int(res_last),
-                 int(js), float(A), float(alpha), 2, WOR, False, float(worst), float(tol),
-                 theta, om)
+                     base.length, base.cum, base.toklen, base.res_cum, base.res_last,
+                     base.cut, base.split, float(alpha), 2, WOR, True, float(worst),
+                     float(tol), theta, om)
+    return Table(x, qh, group, first, count, start, length, cum, toklen, res_cum,
+                 int(res_last), int(js), float(A), float(alpha), 2, WOR, False, float(worst),
+                 float(tol), theta, om)

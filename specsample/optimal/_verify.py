@@ -44,16 +44,19 @@ from specsample.optimal._build import Table
 
 # ---------------------------------------------------------------- numba kernels
 @numba.njit(cache=True)
-def _position(y, u, first, count, start, length, toklen):
-    """The point at fraction ``u`` of token ``y``'s pieces."""
+def _position(y, u, first, count, start, length, cum, toklen):
+    """The point at fraction ``u`` of token ``y``'s pieces: the last piece whose ``cum`` is at
+    most ``s = u * toklen[y]`` (binary search), then the offset inside it (clamped)."""
     s = u * toklen[y]
-    last = first[y] + count[y] - 1
-    for j in range(first[y], last + 1):
-        seg = length[j]
-        if s < seg or j == last:
-            return start[j] + min(s, seg)
-        s -= seg
-    return 0.0
+    lo = first[y]
+    hi = first[y] + count[y] - 1
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if cum[mid] <= s:
+            lo = mid
+        else:
+            hi = mid - 1
+    return start[lo] + min(s - cum[lo], length[lo])
 
 
 @numba.njit(cache=True)
@@ -72,7 +75,7 @@ def _finish(y, j, py, xy, uk, res_cum, res_last):
 
 
 @numba.njit(cache=True)
-def verify_iid_rows(p, ip, x, first, count, start, length, toklen, res_cum, res_last,
+def verify_iid_rows(p, ip, x, first, count, start, length, cum, toklen, res_cum, res_last,
                     drafts, u, tokens, index, row0):
     """Verify ``drafts[row0:row0 + len(u)]`` (each (k,)) against one table."""
     k = drafts.shape[1]
@@ -82,7 +85,7 @@ def verify_iid_rows(p, ip, x, first, count, start, length, toklen, res_cum, res_
         if k > 1:
             best_pos = -1.0
             for j in range(k):
-                pos = _position(drafts[b, j], u[r, j], first, count, start, length, toklen)
+                pos = _position(drafts[b, j], u[r, j], first, count, start, length, cum, toklen)
                 if pos > best_pos:
                     best_pos = pos
                     best = j
@@ -93,8 +96,8 @@ def verify_iid_rows(p, ip, x, first, count, start, length, toklen, res_cum, res_
 
 
 @numba.njit(cache=True)
-def verify_wor_rows(p, ip, x, qh, om, theta, fallback, first, count, start, length, toklen,
-                    res_cum, res_last, drafts, u, tokens, index, row0):
+def verify_wor_rows(p, ip, x, qh, om, theta, fallback, first, count, start, length, cum,
+                    toklen, res_cum, res_last, drafts, u, tokens, index, row0):
     """Verify two-draft without-replacement tuples ``drafts[row0:...]`` against one table."""
     for r in range(u.shape[0]):
         b = row0 + r
@@ -105,12 +108,12 @@ def verify_wor_rows(p, ip, x, qh, om, theta, fallback, first, count, start, leng
             if fallback:
                 best = 0
             else:
-                pos2 = _position(y2, u[r, 1], first, count, start, length, toklen)
+                pos2 = _position(y2, u[r, 1], first, count, start, length, cum, toklen)
                 best = 1 if pos2 > theta[y1] else 0
         else:
             v0 = (u0 - qh[y1]) / om[y1]
-            pos1 = _position(y1, v0, first, count, start, length, toklen)
-            pos2 = _position(y2, u[r, 1], first, count, start, length, toklen)
+            pos1 = _position(y1, v0, first, count, start, length, cum, toklen)
+            pos2 = _position(y2, u[r, 1], first, count, start, length, cum, toklen)
             best = 1 if pos2 > pos1 else 0
         y = drafts[b, best]
         tok, idx = _finish(y, best, p[y] * ip, x[y], u[r, 2], res_cum, res_last)
@@ -123,14 +126,15 @@ def verify_wor_rows(p, ip, x, qh, om, theta, fallback, first, count, start, leng
 # ---------------------------------------------------------------- plain-Python twins
 def _position_py(t: Table, y: int, u: float) -> float:
     s = u * float(t.toklen[y])
-    first = int(t.first[y])
-    last = first + int(t.count[y]) - 1
-    for j in range(first, last + 1):
-        seg = float(t.length[j])
-        if s < seg or j == last:
-            return float(t.start[j]) + min(s, seg)
-        s -= seg
-    return 0.0
+    lo = int(t.first[y])
+    hi = lo + int(t.count[y]) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if float(t.cum[mid]) <= s:
+            lo = mid
+        else:
+            hi = mid - 1
+    return float(t.start[lo]) + min(s - float(t.cum[lo]), float(t.length[lo]))
 
 
 def _finish_py(t: Table, y: int, j: int, py: float, uk: float) -> tuple[int, int]:

@@ -1,0 +1,161 @@
+"""The float tables of specsample.optimal, and regression tests named after past failures.
+
+A table is checked against what the proofs say it is (``proofs/opt_iid.md``,
+``proofs/opt_wor.md``, ``proofs/opt_sweep.md``): the pieces tile ``[0, 1]`` with ``T`` inside
+``[0, A]``; every group's pieces have its mass and selection mass ``x`` (i.i.d.: ``mu =
+integral k t^(k-1)``; without replacement: ``mu - kappa (1 - theta)``) to 1e-12; ``alpha``
+equals ``specsample.lp.ot_bound`` to 1e-12 -- at the full vocabulary V = 151936 on LLM-like
+pairs, and against the exact path on small rational instances.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from opt_strategies import llm_like
+from specsample.lp import ot_bound
+
+from specsample.optimal import _build, _exact, _order, _scheme, iid, wor
+
+F = Fraction
+
+
+def _table(p, q, k, law):
+    return _scheme.table(np.ascontiguousarray(p, float), np.ascontiguousarray(q, float),
+                         float(np.sum(p)), float(np.sum(q)), k, law)
+
+
+def selected_mass(t, q, k):
+    """Per token: the selection probability its pieces give (opt_sweep.md, opt_wor.md)."""
+    qh = q / q.sum()
+    wor_density = t.law == _build.WOR and not t.fallback
+    if wor_density:
+        pos = qh > 0
+        order = np.argsort(t.theta[pos])
+        th = t.theta[pos][order]
+        kap = (qh[pos] ** 2 / t.om[pos])[order]
+        kc = np.concatenate([[0.0], np.cumsum(kap)])
+        kt = np.concatenate([[0.0], np.cumsum(kap * th)])
+
+        def value(v):
+            j = np.searchsorted(th, v, side="left")
+            return v * v + v * kc[j] - kt[j]
+    else:
+        def value(v):
+            return v**k
+    mu_piece = value(t.start + t.length) - value(t.start)
+    cum = np.concatenate([[0.0], np.cumsum(mu_piece)])
+    tokens = np.flatnonzero(qh > 0)
+    mu = cum[t.first[tokens] + t.count[tokens]] - cum[t.first[tokens]]
+    out = np.zeros(qh.shape[0])
+    out[tokens] = mu * qh[tokens] / t.toklen[tokens]
+    if wor_density:
+        out[tokens] -= qh[tokens] ** 2 / t.om[tokens] * (1.0 - t.theta[tokens])
+    return out
+
+
+def assert_table(t, p, q, k, drafts):
+    segs = sorted(zip(t.start, t.start + t.length, strict=True))
+    ends = np.array([b for _, b in segs])
+    starts = np.array([a for a, _ in segs])
+    np.testing.assert_allclose(starts[1:], ends[:-1], rtol=0, atol=1e-12)
+    assert abs(starts[0]) <= 1e-12 and abs(ends[-1] - 1.0) <= 1e-12
+    in_t = t.start < t.split - 1e-12
+    assert np.all(t.start[in_t] + t.length[in_t] <= t.split + 1e-12)
+    if k >= 2:
+        np.testing.assert_allclose(selected_mass(t, q, k), t.x, rtol=0, atol=1e-12)
+    assert abs(t.alpha - ot_bound(p, q, k, drafts=drafts).value) <= 1e-12
+
+
+@pytest.mark.parametrize(("k", "law"), [(2, 0), (3, 0), (4, 0), (2, 1)])
+def test_full_vocabulary_tables_tile_and_realise_x(k, law):
+    p, q = llm_like(151936, seed=11)
+    t = _table(p, q, k, law)
+    assert not t.fallback
+    assert_table(t, p, q, k, "iid" if law == 0 else "without_replacement")
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize(("k", "law"), [(2, 0), (3, 0), (4, 0), (2, 1)])
+def test_small_float_tables_match_the_exact_path(seed, k, law):
+    rng = np.random.default_rng(seed)
+    v = int(rng.integers(2, 7))
+    w = rng.integers(0, 6, size=(2, v)).astype(float)
+    w[:, :2] += 1.0  # two positive entries at least
+    p, q = w[0] / w[0].sum(), w[1] / w[1].sum()
+    t = _table(p, q, k, law)
+    assert_table(t, p, q, k, "iid" if law == 0 else "without_replacement")
+    pf = [F(float(a)) for a in w[0]]
+    qf = [F(float(a)) for a in w[1]]
+    pe = [a / sum(pf) for a in pf]
+    qe = [a / sum(qf) for a in qf]
+    exact = _exact.table(pe, qe, k, law)
+    np.testing.assert_allclose(t.x, [float(a) for a in exact.x], rtol=0, atol=1e-13)
+    assert abs(t.alpha - float(exact.alpha)) <= 1e-13
+
+
+# ---------------------------------------------------------------- regressions
+def test_newton_never_divides_by_zero_when_a_window_is_below_its_position_resolution():
+    """k = 4, p = q with entries of 1e-35: u + m == u in float64, so the Newton slope was 0
+    and the kernel raised ZeroDivisionError (found by the parity tests)."""
+    rng = np.random.default_rng(0)
+    q = rng.dirichlet(np.full(64, 0.05))
+    q[0] = 1e-35
+    q /= q.sum()
+    drafts = iid.draft(q, 4, rng=rng, size=50)
+    v = iid.verify(q, q, drafts, rng=rng)
+    assert np.all(v.index >= 0)  # p = q: always accepted
+
+
+def test_exactly_tied_means_are_grouped_like_the_exact_path():
+    """p = (0, 1/4, 3/4), q = (2/3, 1/12, 1/4), k = 3: tokens 1 and 2 are both capped at
+    c q (and their ratios are both 3), but float rounding put them in the opposite order to
+    the exact path's, and the per-tuple output laws differed by 0.05. Equal means now share
+    their pieces, so the order of ties cannot matter."""
+    p, q = (F(0), F(1, 4), F(3, 4)), (F(2, 3), F(1, 12), F(1, 4))
+    pf, qf = np.array([float(a) for a in p]), np.array([float(a) for a in q])
+    for x in iid.draft_law(q, 3):
+        want = np.array([float(a) for a in iid.output_law(p, q, x)])
+        np.testing.assert_allclose(iid.output_law(pf, qf, x), want, rtol=0, atol=1e-12)
+
+
+def test_ratio_order_is_exact_where_rounded_quotients_tie():
+    """fl(p_i / q_i) cannot separate ratios that differ below half an ulp; the order must
+    still be the exact one (ties by token id), as on the exact path."""
+    rng = np.random.default_rng(3)
+    q = rng.dirichlet(np.ones(500))
+    p = q * (1 + rng.integers(-3, 4, 500) * 2.0**-52)
+    order, n = _order.ratio_order(p, q)
+    want = sorted(range(500), key=lambda i: (F(p[i]) / F(q[i]), i))
+    assert n == 500 and list(order) == want
+
+
+def test_rejected_collapsed_pair_may_output_the_discarded_draft(monkeypatch):
+    """Without-replacement fallback: a collapsed pair (y1, y1) that is rejected draws the
+    residual, which can be the discarded y2; acceptance_rate used to omit that term. It is
+    now counted (and the verdict reports index 1)."""
+    monkeypatch.setattr(_build, "certified", lambda worst, tol: False)
+    monkeypatch.setattr(_exact, "certified", lambda worst: False)
+    _exact._table.cache_clear()
+    try:
+        p = (F(1, 10), F(6, 10), F(3, 10))
+        q = (F(5, 10), F(2, 10), F(3, 10))
+        law = wor.draft_law(q, 2)
+        hit = sum((w * sum(wor.output_law(p, q, x)[t] for t in set(x)) for x, w in law.items()),
+                  F(0))
+        rate = wor.acceptance_rate(p, q, 2)
+        assert rate == hit and rate > iid.acceptance_rate(p, q, 2)
+        pf, qf = np.array([float(a) for a in p]), np.array([float(a) for a in q])
+        rng = np.random.default_rng(1)
+        drafts = wor.draft(qf, 2, rng=rng, size=20000)
+        u = rng.random((20000, 3))
+        u[:, 0] = 0.0  # u[0] < q(y1): every pair is collapsed, so draft 1 is the selected one
+        v = wor.verify(pf, qf, drafts, uniforms=u)
+        second = v.index == 1  # only a residual equal to the discarded draft gives index 1
+        assert second.any()
+        np.testing.assert_array_equal(v.token[second], drafts[second, 1])
+        assert np.all(v.token[v.index == 0] == drafts[v.index == 0, 0])
+    finally:
+        _exact._table.cache_clear()

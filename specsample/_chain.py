@@ -272,12 +272,10 @@ def _rrsw_reject(r, s, k, zero, one):
         # 1 - s(x) summed from the other tokens, not subtracted (no cancellation near s(x) = 1)
         before = np.concatenate([np.array([zero], dtype=r.dtype), np.cumsum(s)[:-1]])
         after = np.concatenate([np.cumsum(s[::-1])[::-1][1:], np.array([zero], dtype=r.dtype)])
-        scale = np.array([one / (before[x] + after[x]) for x in tokens], dtype=r.dtype)
+        scale = one / (before[tokens] + after[tokens])
         overlap = _overlap_at_scales(nxt, s, scale, zero)
-        total = zero
-        for w, o, c, x in zip(weights[tokens], overlap, scale, tokens, strict=True):
-            total += w * (one - (o - min(nxt[x], c * s[x])))  # the y = x term is excluded
-        return total
+        own = np.minimum(nxt[tokens], scale * s[tokens])  # the y = x term is excluded
+        return (weights[tokens] * (one - (overlap - own))).sum()
     total = zero
     for x in np.flatnonzero(weights > 0):
         s_next = s.copy()
@@ -291,18 +289,15 @@ def _overlap_at_scales(r, s, scales, zero):
     """``f(c) = sum_y min(r(y), c s(y))`` for every ``c`` in ``scales`` (one sort).
 
     Sorting tokens by ``r/s``: ``f(c) = sum_{r/s <= c} r + c * sum_{r/s > c} s``.
-    Tokens with ``s = 0`` contribute nothing.
+    Tokens with ``s = 0`` contribute nothing. Vectorised for float64 and Fraction arrays alike.
     """
     live = np.flatnonzero(s > 0)
-    ratio = np.array([r[i] / s[i] for i in live], dtype=r.dtype)
+    ratio = r[live] / s[live]
     order = np.argsort(ratio, kind="stable")
     ratio = ratio[order]
     r_sorted = r[live][order]
     s_sorted = s[live][order]
     r_cum = np.concatenate([np.array([zero], dtype=r.dtype), np.cumsum(r_sorted)])
     s_tail = np.concatenate([np.cumsum(s_sorted[::-1])[::-1], np.array([zero], dtype=r.dtype)])
-    out = []
-    for c in scales:
-        n_low = int(np.searchsorted(ratio, c, side="right"))
-        out.append(r_cum[n_low] + c * s_tail[n_low])
-    return out
+    n_low = np.searchsorted(ratio, scales, side="right")
+    return r_cum[n_low] + scales * s_tail[n_low]

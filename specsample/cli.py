@@ -229,7 +229,7 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
         help=(
             "compute the exact RRSw rate for k >= 3 only when its estimated cost m^(k-2) V "
             "(m = tokens with q > p) is at most W, else show the measured value only "
-            "(default: %(default)g, a second or two at most each; 'inf' computes all)"
+            "(default: %(default)g, a few seconds at most each; 'inf' computes all)"
         ),
     )
     parser.add_argument(

@@ -42,9 +42,9 @@ from specsample.demo_pairs import Pair
 Z95 = 1.959963984540054
 #: A measured rate further than this many standard errors from the exact one is flagged.
 FLAG_SE = 5.0
-#: Default largest estimated cost ``m^(k-2) V`` of an exact RRSw rate. One unit took
-#: 3-10 microseconds on a shared 2-core machine, so this is a second or two at most.
-EXACT_WORK_LIMIT = 5e5
+#: Default largest estimated cost ``m^(k-2) V`` of an exact RRSw rate. One unit took about
+#: 1 microsecond on a shared 2-core machine (k = 3, V = 1000), so this is a few seconds at most.
+EXACT_WORK_LIMIT = 2e6
 #: Most draft tokens (rows x k) one sampling call handles, to bound memory.
 CHUNK_TOKENS = 1 << 20
 #: Ties for "best scheme" are values within this of the largest.

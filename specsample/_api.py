@@ -42,6 +42,7 @@ class VerifyCall:
     drafts: np.ndarray
     u: np.ndarray
     batched: bool
+    extra: object = None
 
     def verdict(self, token, index) -> Verdict:
         if self.batched:
@@ -104,7 +105,8 @@ def prepare_verify(
     """Check a ``verify(p, q, drafts, rng=..., uniforms=...)`` call.
 
     ``check_tuples(q2, drafts2)`` raises ``ValueError`` for draft tuples outside the
-    scheme's draft law (for example a repeated token for a without-replacement scheme).
+    scheme's draft law (for example a repeated token for a without-replacement scheme); what
+    it returns is kept as ``call.extra`` (e.g. the hub it had to find).
     """
     p, sp = _checks.probs(p, "p")
     q, sq = _checks.probs(q, "q")
@@ -134,11 +136,11 @@ def prepare_verify(
         if arr.shape[0] not in (1, rows):
             raise ValueError(f"{name} has {arr.shape[0]} rows but drafts has {rows} (give 1 or {rows})")
     _checks.drafted(q2, d2, batched=batched)
-    if check_tuples is not None:
-        check_tuples(q2, d2)
+    extra = check_tuples(q2, d2) if check_tuples is not None else None
     u = _checks.randomness(rng, uniforms, (rows, k + 1) if batched else (k + 1,))
     return VerifyCall(
-        p=p2, q=q2, sp=sp, sq=sq, drafts=d2, u=u.reshape(rows, k + 1), batched=batched
+        p=p2, q=q2, sp=sp, sq=sq, drafts=d2, u=u.reshape(rows, k + 1), batched=batched,
+        extra=extra,
     )
 
 

@@ -111,13 +111,16 @@ def _explain(row: np.ndarray, total: float, label: str) -> None:
     )
 
 
-def hub_and_rest(q2: np.ndarray, total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of ``q2``: the hub (first argmax) and the mass of every other token.
+def hub_and_rest(
+    q2: np.ndarray, total: np.ndarray, hub: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``q2``: the hub (first argmax, unless given) and the mass of every other token.
 
     The rest is ``total - q[hub]`` unless that subtraction would lose more than ~1e-13 of its
     relative precision (rest below 1e-3 of the total); then it is summed afresh.
     """
-    hub = np.argmax(q2, axis=1).astype(np.int64)
+    if hub is None:
+        hub = np.argmax(q2, axis=1).astype(np.int64)
     rest = total - q2[np.arange(q2.shape[0]), hub]
     for r in np.flatnonzero(rest < 1e-3 * total):
         others = q2[r].copy()

@@ -61,10 +61,12 @@ def _hubs(q2) -> np.ndarray:
     return np.argmax(q2, axis=1).astype(np.int64)
 
 
-def _check_tuples(q2, d2) -> None:
+def _check_tuples(q2, d2) -> np.ndarray | None:
+    """Raise for a tuple outside the draft law; return the hub of each row of ``q2``."""
     if d2.shape[1] != 2:
-        return
-    hub = np.broadcast_to(_hubs(q2), (d2.shape[0],))
+        return None
+    hubs = _hubs(q2)
+    hub = np.broadcast_to(hubs, (d2.shape[0],))
     first, second = d2[:, 0], d2[:, 1]
     ok = (first == hub) != (second == hub)
     bad = np.flatnonzero(~ok)
@@ -75,6 +77,7 @@ def _check_tuples(q2, d2) -> None:
             f"exactly one of the two drafts must be the hub a={int(hub[b])} (argmax of q, "
             "smallest index on ties)"
         )
+    return hubs
 
 
 # ---------------------------------------------------------------- drafting
@@ -293,7 +296,7 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
     )
     if call.drafts.shape[1] == 1:
         return _chain.verdict(call, without_replacement=False)
-    hub, rest = _checks.hub_and_rest(call.q, call.sq)
+    hub, rest = _checks.hub_and_rest(call.q, call.sq, call.extra)
     if call.batched:
         tok, idx = _verify_rows(call.p, call.q, call.sp, call.sq, hub, rest, call.drafts, call.u)
     else:

@@ -152,7 +152,7 @@ def hub_draft_law(q, k: int) -> dict[tuple[int, ...], object]:
     ``q(x) > 0``. As a *set* law this equals SpecHub's for ``k = 2`` (which also emits the
     order ``(x, a)``), so both have the same OT bound. ``q`` may be floats or Fractions.
     """
-    inputs = _api.law_inputs(None, q)
+    inputs = _api.law_inputs(_api.NO_TARGET, q)
     k = _checks.count(k)
     hubs = _hubs(inputs.q, k - 1)
     rest = _rest_mass(inputs, hubs)

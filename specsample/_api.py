@@ -77,7 +77,7 @@ def prepare_draft(
     q, sq = _checks.probs(q, "q")
     k = check_k(k, scheme, max_k)
     if size is not None:
-        size = _checks.count(size, "size")
+        size = _checks.count(size, "size", most=_checks.MAX_DRAWS // k)
     batched = q.ndim == 2 or size is not None
     q2 = q.reshape(-1, q.shape[-1])
     if size is None:
@@ -114,6 +114,8 @@ def prepare_verify(
         raise ValueError(f"p has {p.shape[-1]} tokens but q has {q.shape[-1]}")
     vocab = p.shape[-1]
     d = _checks.tokens(drafts, vocab)
+    if d.size == 0:
+        raise ValueError(f"drafts is empty (shape {d.shape}); give at least one draft token")
     if d.ndim == 1:
         if p.ndim != 1 or q.ndim != 1:
             raise ValueError(
@@ -183,10 +185,22 @@ class LawInputs:
     def scalar(self, x):
         return Fraction(x) if self.exact else float(x)
 
+    def rate(self, x):
+        """A probability as a Fraction, or as a float clamped to [0, 1] (float sums of
+        normalised rows can round a hair outside it)."""
+        return Fraction(x) if self.exact else min(1.0, max(0.0, float(x)))
+
+
+#: Stands for "no target" in :func:`law_inputs` (``draft_law`` has no ``p``).
+NO_TARGET = object()
+
 
 def law_inputs(p, q) -> LawInputs:
-    """Check ``p`` (may be ``None``) and ``q`` for the exact or floating law functions."""
-    given = [("p", p), ("q", q)] if p is not None else [("q", q)]
+    """Check ``p`` (``NO_TARGET`` for draft laws) and ``q`` for the exact or float law
+    functions."""
+    given = [("p", p), ("q", q)] if p is not NO_TARGET else [("q", q)]
+    for name, x in given:
+        _checks.ordered(x, name)
     exact = [_checks.is_exact(x) for _, x in given]
     if any(exact) and not all(exact):
         raise TypeError(
@@ -201,7 +215,7 @@ def law_inputs(p, q) -> LawInputs:
             arrs.append(arr / total[0])
     if len(arrs) == 2 and arrs[0].shape != arrs[1].shape:
         raise ValueError(f"p has {arrs[0].shape[0]} tokens but q has {arrs[1].shape[0]}")
-    return LawInputs(p=arrs[0] if p is not None else None, q=arrs[-1], exact=all(exact))
+    return LawInputs(p=arrs[0] if p is not NO_TARGET else None, q=arrs[-1], exact=all(exact))
 
 
 def law_drafts(drafts, inputs: LawInputs, scheme: str, max_k: int | None, check_tuples=None) -> np.ndarray:

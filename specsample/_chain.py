@@ -235,11 +235,12 @@ def rrs_acceptance(inputs: LawInputs, k: int):
     r = p
     reject = one
     for _ in range(k):
-        a = np.minimum(r, q).sum()
+        a = min(one, np.minimum(r, q).sum())  # a float overlap can round above 1
         reject = reject * (one - a)
-        if reject == 0:
+        rest = _positive(r - q, zero)
+        if reject == 0 or not rest.sum() > 0:  # nothing left to reject into
             break
-        r = _normalized(_positive(r - q, zero))
+        r = _normalized(rest)
     return one - reject
 
 
@@ -259,11 +260,13 @@ def _rrsw_reject(r, s, k, zero, one):
     """P(all k remaining steps reject) from residual r and proposal s."""
     if k == 0:
         return one
-    step_reject = one - np.minimum(r, s).sum()
+    step_reject = max(zero, one - np.minimum(r, s).sum())  # floats can round below 0
     if k == 1 or step_reject == 0:
         return step_reject
     weights = _positive(s - r, zero)  # P(reject with token x)
     nxt = _positive(r - s, zero)
+    if not nxt.sum() > 0:  # a float residual that rounded to nothing: no further step
+        return zero
     nxt = _normalized(nxt)
     if k == 2:
         # after rejecting x: s_x = s without x / (1 - s(x)); nxt(x) = 0 there.

@@ -15,6 +15,7 @@ upcast to float64 before any residual is formed.
 
 from __future__ import annotations
 
+import collections.abc
 import numbers
 from fractions import Fraction
 
@@ -31,6 +32,13 @@ PROB_SUM_TOL = 1e-3
 
 #: Largest number of tuples a ``draft_law`` may enumerate before it refuses.
 MAX_LAW_TUPLES = 2_000_000
+
+#: Most drafts per tuple (``k``) any function accepts: far beyond any tree a decoder builds,
+#: and small enough that the arrays and loops it implies stay bounded.
+MAX_DRAFTS = 1024
+
+#: Most draft tokens (``size * k``) one ``draft`` call may return (2 GiB of int64).
+MAX_DRAWS = 1 << 28
 
 @numba.njit(cache=True)
 def _scan_rows(x, tol):  # x: (R, V) float64
@@ -185,13 +193,25 @@ def exact_probs(x, name: str) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
-def count(k, name: str = "k") -> int:
-    """Check a number of drafts: an ``int`` (not ``bool``) that is at least 1."""
+def count(k, name: str = "k", *, most: int | None = MAX_DRAFTS) -> int:
+    """Check a count: an ``int`` (not ``bool``), at least 1 and at most ``most``."""
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
         raise TypeError(f"{name} must be an int; got {type(k).__name__} {k!r}")
     if k < 1:
         raise ValueError(f"{name} must be at least 1; got {k}")
+    if most is not None and k > most:
+        raise ValueError(f"{name} must be at most {most}; got {k}")
     return int(k)
+
+
+def ordered(x, name: str) -> None:
+    """Refuse what cannot be a probability vector before reading it: ``None``, containers
+    without a token order (sets, dicts) and one-shot iterators (reading would consume them)."""
+    if x is None or isinstance(x, (set, frozenset, dict, collections.abc.Iterator)):
+        raise TypeError(
+            f"{name} must be an ordered sequence or array of probabilities (token i at "
+            f"position i); got {type(x).__name__}"
+        )
 
 
 def generator(rng) -> np.random.Generator:
@@ -214,7 +234,10 @@ def randomness(rng, uniforms, shape: tuple[int, ...]) -> np.ndarray:
         raise TypeError("pass exactly one of rng= (a numpy Generator) and uniforms= (an array)")
     if rng is not None:
         return generator(rng).random(shape)
-    arr = np.asarray(uniforms)
+    try:
+        arr = np.asarray(uniforms)
+    except (ValueError, TypeError) as exc:  # ragged nested sequences
+        raise TypeError(f"uniforms must be a rectangular float array: {exc}") from None
     if not np.issubdtype(arr.dtype, np.floating):
         raise TypeError(f"uniforms must be a float array; got dtype {arr.dtype}")
     if arr.shape != shape:
@@ -222,7 +245,7 @@ def randomness(rng, uniforms, shape: tuple[int, ...]) -> np.ndarray:
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not np.all((arr >= 0.0) & (arr < 1.0)):
         bad = arr[~((arr >= 0.0) & (arr < 1.0))].ravel()[0]
-        raise ValueError(f"uniforms must lie in [0, 1); found {bad!r}")
+        raise ValueError(f"uniforms must lie in [0, 1); found {float(bad)!r}")
     return arr
 
 

@@ -422,7 +422,7 @@ def _parts(inputs: _api.LawInputs, k: int):
 
 def draft_law(q, k: int) -> dict[tuple[int, ...], object]:
     """``Q(x) = prod_j q(x_j)`` over ordered tuples of the support (Fractions in, out)."""
-    inputs = _api.law_inputs(None, q)
+    inputs = _api.law_inputs(_api.NO_TARGET, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
     return _laws.iid_law(inputs, k)
 
@@ -461,4 +461,4 @@ def acceptance_rate(p, q, k: int):
         rejected = inputs.q * (one - accept) / (one - beta)
         hit = one - (one - rejected) ** k
         rate = rate + (residual * hit).sum()
-    return inputs.scalar(rate)
+    return inputs.rate(rate)

@@ -310,7 +310,7 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
 # ---------------------------------------------------------------- exact laws
 def draft_law(q, k: int = 2) -> dict[tuple[int, ...], object]:
     """``{(i, a): q(i), (a, i): q(a) q(i) / (1 - q(a))}`` for ``i != a`` in the support."""
-    inputs = _api.law_inputs(None, q)
+    inputs = _api.law_inputs(_api.NO_TARGET, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
     if k == 1:
         return _laws.iid_law(inputs, 1)
@@ -383,9 +383,9 @@ def acceptance_rate(p, q, k: int = 2):
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
     p, q = inputs.p, inputs.q
     if k == 1:
-        return inputs.scalar(np.minimum(p, q).sum())
+        return inputs.rate(np.minimum(p, q).sum())
     a = _api.hub_of(q)
     others = np.arange(p.shape[0]) != a
     rest = q[others].sum()
     inside = np.minimum(p[others], q[others] / rest).sum()
-    return inputs.scalar(min(inputs.one, p[a] + inside))
+    return inputs.rate(min(inputs.one, p[a] + inside))

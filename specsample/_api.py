@@ -51,7 +51,7 @@ class VerifyCall:
 
 
 def check_k(k, scheme: str, max_k: int | None) -> int:
-    k = _checks.count(k)
+    k = _checks.count(k, most=_checks.MAX_DRAFTS)
     if max_k is not None and k > max_k:
         raise ValueError(f"{scheme} supports k <= {max_k} drafts; got k={k}")
     return k

@@ -26,8 +26,9 @@ removal of ``x_j`` from ``s`` never needs special treatment.) The accept test of
 
 Rounding guard: a rejection moves probability onto the residual, whose mass in exact
 arithmetic equals the rejection probability. If rounding leaves a zero residual after a
-rejection, the rejected draft is returned as accepted (an event of probability zero in exact
-arithmetic). Proofs: ``proofs/rrs.md``, ``proofs/rrsw.md``, ``proofs/single.md``.
+rejection (an event of probability zero in exact arithmetic), the residual uniform draws the
+output from the target ``p`` itself (``_sampling.draw_scaled``), so no token the target rules
+out is ever returned. Proofs: ``proofs/rrs.md``, ``proofs/rrsw.md``, ``proofs/single.md``.
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ def _chain_row(p, q, sp, sq, x, u, without_replacement):
             return t, j
         c = c + mass / allowed
         new_mass = _residual_mass(p, q, ip, iq, c)
-        if not new_mass > 0.0:
-            return t, j  # rounding guard (module docstring)
+        if not new_mass > 0.0:  # rounding guard (module docstring)
+            return _sampling.draw_scaled(p, ip, u[k]), -1
         mass = new_mass
         if without_replacement:
             drafted += qj
@@ -162,7 +163,7 @@ def chain_row_numpy(p, q, sp, sq, x, u, without_replacement: bool) -> tuple[int,
         c = c + mass / allowed
         new_mass = _sampling.lane_sum(np.maximum(p_hat - c * q_hat, 0.0))
         if not new_mass > 0.0:
-            return int(t), j
+            return _sampling.np_draw(p_hat, u[-1]), -1
         mass = new_mass
         if without_replacement:
             keep[t] = False
@@ -217,8 +218,7 @@ def chain_output_law(inputs: LawInputs, drafts, without_replacement: bool) -> np
             return law
         rest = _positive(r - s, zero)
         if not rest.sum() > 0:
-            law[t] += reach  # rounding guard, as in the kernel
-            return law
+            return law + reach * p  # rounding guard, as in the kernel
         r = _normalized(rest)
         if without_replacement and j + 1 < len(drafts):
             s = s.copy()

@@ -193,8 +193,8 @@ def exact_probs(x, name: str) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
-def count(k, name: str = "k", *, most: int | None = MAX_DRAFTS) -> int:
-    """Check a count: an ``int`` (not ``bool``), at least 1 and at most ``most``."""
+def count(k, name: str = "k", *, most: int | None = None) -> int:
+    """Check a count: an ``int`` (not ``bool``), at least 1 and at most ``most`` (if given)."""
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
         raise TypeError(f"{name} must be an int; got {type(k).__name__} {k!r}")
     if k < 1:

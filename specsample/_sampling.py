@@ -74,6 +74,31 @@ def draw_from_prefix(cum, last, u):
 
 
 @numba.njit(cache=True)
+def draw_scaled(w, scale, u):
+    """Invert the prefix sums of ``w * scale`` at ``u`` (the total summed left to right).
+
+    The rounding guard of every verifier: when rounding leaves a residual with no mass (an
+    event of probability zero in exact arithmetic), the residual uniform draws the output from
+    the target ``p`` itself (``w = p``, ``scale = 1 / sum(p)``), which never yields a token
+    the target rules out.
+    """
+    total = 0.0
+    for i in range(w.shape[0]):
+        total += w[i] * scale
+    t = u * total
+    cum = 0.0
+    last = -1
+    for i in range(w.shape[0]):
+        v = w[i] * scale
+        if v > 0.0:
+            cum += v
+            last = i
+            if cum > t:
+                return i
+    return last
+
+
+@numba.njit(cache=True)
 def _excluded(i, excl, m):
     for j in range(m):
         if excl[j] == i:

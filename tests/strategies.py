@@ -334,18 +334,6 @@ def junk_sizes():
                      st.sampled_from((0, -1, 2.0, True, "3", np.int64(2), 1000, -(2**70))))
 
 
-# ---------------------------------------------------------------- known core bugs
-def known_float_bug(name: str, k: int, p, q) -> bool:
-    """Whether a float instance sits where a known float-path bug strikes, so that property
-    tests can step around it: p = q (to 1e-12, after normalising), where K-SEQ's float rho
-    lands up to ~eps**(1/k) above 1 for k >= 2. Pinned by an xfail regression test in
-    tests/test_laws_float.py; remove this helper when it flips. (RRS's and RRSw's 0/0 at
-    p = q, the other bugs it stepped around, are fixed.)"""
-    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
-    near = np.max(np.abs(p / p.sum() - q / q.sum())) <= 1e-12
-    return near and name == "kseq" and k >= 2
-
-
 def examples(scale: float, *, floor: int = 5) -> int:
     """``scale`` times the active profile's ``max_examples`` (at least ``floor``): for tests
     whose examples are costly, so that the ``dev`` profile still runs more of them."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import exact_twin, examples, float_probs, known_float_bug, rational_pairs
+from strategies import exact_twin, examples, float_probs, rational_pairs
 
 from specsample import SCHEMES
 
@@ -26,10 +26,6 @@ ATOL = 1e-12
 #: exact: EXACT_RHO_WIDTH), so their laws may differ by a small multiple of those widths
 #: (1.2e-12 seen on a residual of mass 1e-12): the K-SEQ comparisons allow 10 times them.
 KSEQ_ATOL = 10 * float(SCHEMES["kseq"].RHO_RTOL * 3 + SCHEMES["kseq"].EXACT_RHO_WIDTH)
-
-#: How much mass SpecHub's float rounding guard may put on a hub with p = 0 (a known
-#: defect, pinned by an xfail test below).
-ROUNDING = 64 * np.finfo(np.float64).eps
 
 DISTINCT = {"rrsw", "spechub"}
 CASES = [
@@ -79,7 +75,6 @@ def assert_paths_agree(module, k: int, p_float, q_float, p_exact, q_exact, *,
 @given(data=st.data())
 def test_float_path_matches_exact_path_on_rational_instances(name, k, data):
     p, q = data.draw(rational_pairs(need=_need(name, k), max_size=5), label="p, q")
-    assume(not known_float_bug(name, k, p, q))
     assert_paths_agree(SCHEMES[name], k, _floats(p), _floats(q), p, q)
 
 
@@ -95,7 +90,6 @@ def test_float_path_matches_exact_path_on_tiny_and_float32_inputs(name, k, data)
     v = data.draw(st.integers(max(_need(name, k), 1), 4), label="V")
     p = data.draw(float_probs(v, kinds=HARD_KINDS), label="p")
     q = data.draw(float_probs(v, kinds=HARD_KINDS, need=_need(name, k)), label="q")
-    assume(not known_float_bug(name, k, p, q))
     assert_paths_agree(SCHEMES[name], k, p, q, exact_twin(p), exact_twin(q), joint=True)
 
 
@@ -106,16 +100,13 @@ def test_float_output_law_is_a_distribution_and_acceptance_in_unit_interval(name
     v = data.draw(st.integers(max(_need(name, k), 1), 60), label="V")
     p = data.draw(float_probs(v), label="p")
     q = data.draw(float_probs(v, need=_need(name, k)), label="q")
-    assume(not known_float_bug(name, k, p, q))
     seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
     drafts = module.draft(q, k, rng=np.random.default_rng(seed))
     out = module.output_law(p, q, drafts)
     assert out.shape == (v,) and out.dtype == np.float64
     assert np.all(out >= 0)
-    # exactly 0 where p = 0, but SpecHub's rounding guard may put ~1e-16 on a hub with
-    # p = 0: see test_spechub_rounding_guard_outputs_the_hub_with_p_zero (xfail) below
-    where_zero = out[np.asarray(p) == 0]
-    assert np.all(where_zero <= (ROUNDING if name == "spechub" else 0.0))
+    # exactly 0 where p = 0 (see test_spechub_rounding_guard_outputs_the_hub_with_p_zero)
+    assert np.all(out[np.asarray(p) == 0] == 0.0)
     assert abs(out.sum() - 1.0) <= ATOL
     rate = module.acceptance_rate(p, q, k)
     # strictly in [0, 1]: see test_acceptance_rate_is_outside_unit_interval below
@@ -170,8 +161,6 @@ def test_acceptance_rate_is_outside_unit_interval(name, k, p, q):
     assert 0.0 <= rate <= 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: SpecHub's rounding guard (zero residual "
-                   "after both tests reject) returns the hub, even when p(hub) = 0")
 def test_spechub_rounding_guard_outputs_the_hub_with_p_zero():
     """p = (0, 1), q = (0.8, 0.2), drafts (0, 1) (hub first): the draft test accepts token 1
     with probability p1(1)/w(1), which rounds to just below 1; with u = 1 - 2**-53 it
@@ -186,8 +175,6 @@ def test_spechub_rounding_guard_outputs_the_hub_with_p_zero():
     assert spechub.output_law(p, np.array([0.7, 0.3]), [0, 1])[0] == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: K-SEQ's float g(rho) forms 1 - beta by "
-                   "cancellation; a rounding error eps in beta moves rho by ~eps**(1/k)")
 @pytest.mark.parametrize("k", [2, 3])
 def test_kseq_float_rho_is_not_one_when_p_equals_q(k):
     """For p = q, g(rho) = -(1 - 1/rho)^k <= 0 everywhere, so rho = 1 and every draft is

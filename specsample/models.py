@@ -406,6 +406,7 @@ def _convert_gguf(gguf: Path, out: Path, *, dtype: str) -> None:
         config = loaded.config
         state = loaded.state_dict()
         del loaded
+        _drop_gguf_quantization(config)
         with torch.device("meta"):
             fresh = AutoModelForCausalLM.from_config(config, dtype=torch_dtype)
         fresh.load_state_dict(state, assign=True, strict=True)
@@ -414,10 +415,24 @@ def _convert_gguf(gguf: Path, out: Path, *, dtype: str) -> None:
         fresh.eval()
         fresh.save_pretrained(out)
         tokenizer.save_pretrained(out)
+        saved = json.loads((out / "config.json").read_text())
+        if "quantization_config" in saved:
+            raise ModelFetchError("the saved config.json still carries a GGUF quantization_config")
     except Exception as exc:
         raise ModelFetchError(f"converting {name} to a Hugging Face folder failed: {exc}") from exc
     finally:
         gc.collect()
+
+
+def _drop_gguf_quantization(config: Any) -> None:
+    """Remove the GGUF ``quantization_config`` that the loader put on ``config``.
+
+    The saved weights are plain dequantised tensors; left in config.json, that entry would
+    make every later ``from_pretrained(folder)`` attach a GGUF quantizer to a plain model.
+    """
+    for attr in ("quantization_config", "_pre_quantization_dtype"):
+        if hasattr(config, attr):
+            delattr(config, attr)
 
 
 def _write_source(out: Path, spec: PairSpec, gs: GgufSpec) -> None:

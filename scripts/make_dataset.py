@@ -57,7 +57,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "specsample" / "data" / "qwen2.5-coder_pairs.npz"
 TEMPERATURES = (0.6, 1.0)
-TAIL_ID = -1  # token id of the tail outcome in the stored arrays
 
 # ---- prompts -------------------------------------------------------------------------------
 
@@ -181,13 +180,41 @@ def top_set(x: np.ndarray, tail: float, cap: int) -> np.ndarray:
     return order[: min(n, cap)]
 
 
-def reduce_pair(p: np.ndarray, q: np.ndarray, tail: float, cap: int):
-    """Kept ids (ascending), reduced p and q (kept tokens then the tail outcome), tail masses."""
+def reduce_pair(p: np.ndarray, q: np.ndarray, tail: float, cap: int, buckets: int):
+    """Reduce a full pair: kept tokens, then the other tokens merged into ratio buckets.
+
+    Kept: the union of both models' smallest top sets holding >= 1 - ``tail`` (at most
+    ``cap`` tokens each), in ascending id. The other tokens (the tail R) are sorted by
+    ``p/q`` (q = 0 last) and cut into at most ``buckets`` consecutive groups of about equal
+    ``(p-share + q-share) / 2``; each nonempty group becomes one outcome. Returns
+    ``(kept, rp, rq, n_buckets)`` with ``rp``, ``rq`` of length ``kept.size + n_buckets``.
+    """
     kept = np.union1d(top_set(p, tail, cap), top_set(q, tail, cap))
     rest = np.ones(p.size, bool)
     rest[kept] = False
-    p_tail, q_tail = float(p[rest].sum()), float(q[rest].sum())
-    return kept, np.append(p[kept], p_tail), np.append(q[kept], q_tail), p_tail, q_tail
+    tp, tq = p[rest], q[rest]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(tq > 0, tp / tq, np.inf)
+    order = np.argsort(ratio, kind="stable")
+    sp, sq = tp[order], tq[order]
+    share = np.zeros(sp.size)
+    if sp.sum() > 0:
+        share += (np.cumsum(sp) - sp) / sp.sum()
+    if sq.sum() > 0:
+        share += (np.cumsum(sq) - sq) / sq.sum()
+    group = np.minimum(buckets - 1, np.floor(buckets * share / 2).astype(np.int64))  # non-decreasing
+    bp = np.bincount(group, sp, minlength=buckets)
+    bq = np.bincount(group, sq, minlength=buckets)
+    used = (bp > 0) | (bq > 0)
+    return kept, np.concatenate([p[kept], bp[used]]), np.concatenate([q[kept], bq[used]]), int(used.sum())
+
+
+def bucket_slack(rp: np.ndarray, rq: np.ndarray, n_buckets: int, k: int) -> float:
+    """The proven bound on alpha*_reduced - alpha* for k i.i.d. drafts (data README)."""
+    if n_buckets == 0:
+        return 0.0
+    bp, bq = rp[-n_buckets:], rq[-n_buckets:]
+    return float(np.max(np.minimum(bp, 1.0 - (1.0 - bq) ** k)))
 
 
 def iid_ot_bound(p: np.ndarray, q: np.ndarray, k: int) -> float:
@@ -214,14 +241,13 @@ def core_acceptance(p: np.ndarray, q: np.ndarray) -> dict[str, float]:
     return out
 
 
-def compare_full_and_reduced(p, q, rp, rq, p_tail, q_tail) -> dict[str, float]:
-    row = {"p_tail": p_tail, "q_tail": q_tail}
+def compare_full_and_reduced(p, q, rp, rq, n_buckets: int) -> dict[str, float]:
+    row = {}
     for k in (1, 2, 3, 4):
-        full, red = iid_ot_bound(p, q, k), iid_ot_bound(rp, rq, k)
-        row[f"iid_bound_k{k}_full"] = full
-        row[f"iid_bound_k{k}_reduced"] = red
-        # the merge can only raise alpha*, and by at most min(p_tail, P(some draft in the tail))
-        row[f"iid_bound_k{k}_slack"] = min(p_tail, 1.0 - (1.0 - q_tail) ** k)
+        row[f"iid_bound_k{k}_full"] = iid_ot_bound(p, q, k)
+        row[f"iid_bound_k{k}_reduced"] = iid_ot_bound(rp, rq, k)
+        # merging can only raise alpha*, by at most the slack of the one straddled bucket
+        row[f"iid_bound_k{k}_slack"] = bucket_slack(rp, rq, n_buckets, k)
     for key, full in core_acceptance(p, q).items():
         row[f"{key}_full"] = full
     for key, red in core_acceptance(rp, rq).items():
@@ -290,11 +316,8 @@ def group_laws(target, draft, tokenizer, texts, positions: int, rngs, vocab: int
     return laws
 
 
-RAW_TAIL, RAW_CAP = 1e-7, 16384  # the generous first reduction kept in the raw file
-
-
 def collect(args) -> dict[str, np.ndarray]:
-    """Stage 1: run the models; return the raw arrays (generous reduction + checked full pairs)."""
+    """Stage 1: run the models; return the reduced pairs and the full pairs kept for checks."""
     import torch
     from tqdm.auto import tqdm
 
@@ -329,10 +352,10 @@ def collect(args) -> dict[str, np.ndarray]:
                         full_q.append(q)
                         full_index.append(len(rows))
                     one_minus_tv.append(float(np.minimum(p, q).sum()))
-                    kept, rp, rq, _, _ = reduce_pair(p, q, RAW_TAIL, RAW_CAP)
+                    kept, rp, rq, n_buckets = reduce_pair(p, q, args.tail, args.cap, args.buckets)
                     rows.append((temperature, prompt_index, position, context_len, emitted,
-                                 int(np.argmax(p)), int(np.argmax(q))))
-                    ids_parts.append(np.append(kept, TAIL_ID).astype(np.int32))
+                                 int(np.argmax(p)), int(np.argmax(q)), n_buckets))
+                    ids_parts.append(np.append(kept, -np.arange(1, n_buckets + 1)).astype(np.int32))
                     p_parts.append(rp)
                     q_parts.append(rq)
                     bar.update(1)
@@ -341,7 +364,7 @@ def collect(args) -> dict[str, np.ndarray]:
     t_gen = time.perf_counter() - t_gen
     cols = list(zip(*rows, strict=True))
     names = ("temperature", "prompt_index", "position", "context_len", "emitted_token",
-             "target_argmax", "draft_argmax")
+             "target_argmax", "draft_argmax", "n_buckets")
     raw = {name: np.array(col, dtype=np.float64 if name == "temperature" else np.int32)
            for name, col in zip(names, cols, strict=True)}
     raw |= {
@@ -360,7 +383,7 @@ def collect(args) -> dict[str, np.ndarray]:
             "vocab": int(vocab), "positions_per_prompt": args.positions, "seed": args.seed,
             "seconds_load_models": round(t_load, 1), "seconds_generate": round(t_gen, 1),
             "torch": torch.__version__, "transformers": __import__("transformers").__version__,
-            "python": platform.python_version(), "raw_tail": RAW_TAIL, "raw_cap": RAW_CAP,
+            "python": platform.python_version(), "tail": args.tail, "cap": args.cap, "buckets": args.buckets,
         })),
     }
     return raw
@@ -373,27 +396,15 @@ def write_dataset(raw: dict[str, np.ndarray], args) -> dict:
     raw_meta = json.loads(str(raw["raw_meta"]))
     offsets = raw["offsets"]
     n = offsets.size - 1
-    ids_parts, p_parts, q_parts, p_tails, q_tails = [], [], [], [], []
-    for i in range(n):
-        lo, hi = offsets[i], offsets[i + 1]
-        ids, p, q = raw["token_ids"][lo:hi], raw["p"][lo:hi], raw["q"][lo:hi]
-        # merging more tokens into the tail composes the two merges: same as reducing the full pair
-        keep = np.union1d(top_set_of_full(p, args.tail, args.cap), top_set_of_full(q, args.tail, args.cap))
-        drop = np.ones(ids.size - 1, bool)
-        drop[keep] = False
-        p_tail = float(p[-1] + p[:-1][drop].sum())
-        q_tail = float(q[-1] + q[:-1][drop].sum())
-        ids_parts.append(np.append(ids[keep], TAIL_ID).astype(np.int32))
-        p_parts.append(np.append(p[keep], p_tail))
-        q_parts.append(np.append(q[keep], q_tail))
-        p_tails.append(p_tail)
-        q_tails.append(q_tail)
+    ids_parts = [raw["token_ids"][offsets[i] : offsets[i + 1]] for i in range(n)]
+    p_parts = [raw["p"][offsets[i] : offsets[i + 1]] for i in range(n)]
+    q_parts = [raw["q"][offsets[i] : offsets[i + 1]] for i in range(n)]
+    n_buckets = raw["n_buckets"]
+    p_tails = [float(x[x.size - nb :].sum()) if nb else 0.0 for x, nb in zip(p_parts, n_buckets, strict=True)]
+    q_tails = [float(x[x.size - nb :].sum()) if nb else 0.0 for x, nb in zip(q_parts, n_buckets, strict=True)]
     checks = []
     for row, fp, fq in zip(raw["full_index"], raw["full_p"], raw["full_q"], strict=True):
-        checks.append(compare_full_and_reduced(fp, fq, p_parts[row], q_parts[row], p_tails[row], q_tails[row]))
-        kept_full, _, _, _, _ = reduce_pair(fp, fq, args.tail, args.cap)
-        if not np.array_equal(kept_full, ids_parts[row][:-1]):
-            raise RuntimeError(f"pair {row}: the two-stage reduction kept other tokens than the direct one")
+        checks.append(compare_full_and_reduced(fp, fq, p_parts[row], q_parts[row], int(n_buckets[row])))
     store = np.float32 if args.dtype == "float32" else np.float64
     sizes = np.array([x.size for x in ids_parts], dtype=np.int64)
     temps = raw["temperature"]
@@ -410,6 +421,7 @@ def write_dataset(raw: dict[str, np.ndarray], args) -> dict:
         "max_q_tail": float(np.max(q_tails)),
         "mean_p_tail": float(np.mean(p_tails)),
         "mean_q_tail": float(np.mean(q_tails)),
+        "mean_buckets": float(np.mean(n_buckets)),
         "seconds_load_models": raw_meta["seconds_load_models"],
         "seconds_generate": raw_meta["seconds_generate"],
     }
@@ -431,10 +443,13 @@ def write_dataset(raw: dict[str, np.ndarray], args) -> dict:
         "vocab": raw_meta["vocab"],
         "temperatures": list(TEMPERATURES),
         "positions_per_prompt": raw_meta["positions_per_prompt"],
-        "tail_rule": f"per model, the smallest top set with mass >= 1 - {args.tail} (at most {args.cap} tokens); "
-        "kept = union of both sets; tail outcome = all other tokens",
-        "tail": args.tail,
-        "cap": args.cap,
+        "tail_rule": f"per model, the smallest top set with mass >= 1 - {raw_meta['tail']} (at most "
+        f"{raw_meta['cap']} tokens); kept = union of both sets; the other tokens, sorted by p/q, are cut "
+        f"into at most {raw_meta['buckets']} consecutive buckets of about equal (p-share + q-share)/2, "
+        "each stored as one outcome with token id -1, -2, ... in ratio order",
+        "tail": raw_meta["tail"],
+        "cap": raw_meta["cap"],
+        "buckets": raw_meta["buckets"],
         "seed": raw_meta["seed"],
         "python": raw_meta["python"],
         "torch": raw_meta["torch"],
@@ -460,6 +475,7 @@ def write_dataset(raw: dict[str, np.ndarray], args) -> dict:
         q_tail=np.array(q_tails),
         target_argmax=raw["target_argmax"],
         draft_argmax=raw["draft_argmax"],
+        n_buckets=raw["n_buckets"],
         prompt_kind=raw["prompt_kind"],
         prompt_source=raw["prompt_source"],
         prompt_text=raw["prompt_text"],
@@ -469,26 +485,18 @@ def write_dataset(raw: dict[str, np.ndarray], args) -> dict:
     return {"out": str(args.out), "bytes": args.out.stat().st_size, **summary, "full_vocab_check": verification}
 
 
-def top_set_of_full(x: np.ndarray, tail: float, cap: int) -> np.ndarray:
-    """Positions (into ``x[:-1]``) of the top set of the full vector, from its raw reduction.
-
-    ``x[:-1]`` holds the raw kept probabilities (a superset of the final top set), so the
-    smallest top set with mass >= 1 - tail is found among them exactly as on the full vector.
-    """
-    return top_set(x[:-1], tail, cap)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output .npz (default: %(default)s)")
     parser.add_argument("--raw", type=Path, default=Path(tempfile.gettempdir()) / "specsample-raw-pairs.npz",
                         help="where stage 1 saves its raw arrays (default: %(default)s)")
     parser.add_argument("--from-raw", action="store_true",
-                        help="skip the models: redo stage 2 (reduction, checks, file) from --raw")
+                        help="skip the models: redo stage 2 (checks, metadata, file) from --raw")
     parser.add_argument("--positions", type=int, default=8, help="sampled positions per prompt and temperature")
     parser.add_argument("--tail", type=float, default=1e-4,
                         help="each model keeps its smallest top set with mass >= 1 - TAIL")
-    parser.add_argument("--cap", type=int, default=2048, help="at most this many kept tokens per model")
+    parser.add_argument("--cap", type=int, default=512, help="at most this many kept tokens per model")
+    parser.add_argument("--buckets", type=int, default=64, help="at most this many ratio buckets for the rest")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                         help="stored dtype of the probabilities")
     parser.add_argument("--check-every", type=int, default=20,
@@ -497,8 +505,6 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=8, help="prompts per batched forward")
     parser.add_argument("--limit-prompts", type=int, default=None, help="use only the first N prompts (testing)")
     args = parser.parse_args(argv)
-    if args.tail < RAW_TAIL or args.cap > RAW_CAP:
-        parser.error(f"--tail must be >= {RAW_TAIL} and --cap <= {RAW_CAP} (the raw reduction)")
 
     if args.from_raw:
         with np.load(args.raw, allow_pickle=False) as npz:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from specsample import _checks
-from specsample.data import DATA_FILE, TAIL_ID, load_pairs
+from specsample.data import DATA_FILE, load_pairs
 
 TEMPERATURES = (0.6, 1.0)
 
@@ -37,25 +37,37 @@ def test_every_p_and_q_is_a_probability_vector(pairs):
         assert pair.p.shape == pair.q.shape == pair.token_ids.shape
 
 
-def test_token_ids_are_sorted_unique_and_end_with_the_tail(pairs):
+def test_token_ids_are_kept_tokens_then_numbered_buckets(pairs):
     vocab = pairs.meta["vocab"]
     for pair in pairs:
-        kept = pair.token_ids[:-1]
-        assert pair.token_ids[-1] == TAIL_ID
+        kept = pair.kept_ids
         assert kept.size >= 1
         assert np.all(np.diff(kept) > 0)
         assert kept[0] >= 0 and kept[-1] < vocab
+        assert 0 <= pair.n_buckets <= pairs.meta["buckets"]
+        np.testing.assert_array_equal(pair.token_ids[kept.size :], -np.arange(1, pair.n_buckets + 1))
 
 
-def test_tail_fields_match_the_tail_outcome(pairs):
+def test_tail_fields_match_the_buckets(pairs):
     tail = pairs.meta["tail"]
     for pair in pairs:
-        assert pair.p_tail == pair.p[-1]
-        assert pair.q_tail == pair.q[-1]
+        buckets = slice(pair.size - pair.n_buckets, None)
+        np.testing.assert_allclose(pair.p_tail, pair.p[buckets].sum(), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(pair.q_tail, pair.q[buckets].sum(), rtol=1e-12, atol=0)
+        # each bucket carries mass under at least one model
+        assert np.all((pair.p[buckets] > 0) | (pair.q[buckets] > 0))
         # each model kept its top set of mass >= 1 - tail unless the cap stopped it
-        if pair.size - 1 < pairs.meta["cap"]:
-            assert pair.p_tail <= tail + 1e-12
-            assert pair.q_tail <= tail + 1e-12
+        if pair.kept_ids.size < pairs.meta["cap"]:
+            assert max(pair.p_tail, pair.q_tail) <= tail + 1e-12
+
+
+def test_buckets_are_in_ratio_order(pairs):
+    """Buckets hold consecutive runs of tokens sorted by p/q, so their own ratios ascend."""
+    for pair in pairs:
+        bp = pair.p[pair.size - pair.n_buckets :]
+        bq = pair.q[pair.size - pair.n_buckets :]
+        ratio = np.where(bq > 0, bp / np.where(bq > 0, bq, 1.0), np.inf)
+        assert np.all(np.diff(ratio) >= -1e-9 * np.abs(ratio[:-1]))
 
 
 def test_greedy_tokens_are_kept(pairs):
@@ -68,9 +80,9 @@ def test_greedy_tokens_are_kept(pairs):
 
 
 def test_emitted_token_has_positive_target_mass(pairs):
-    """The target sampled emitted_token from p, so p gives it positive mass (kept or tail)."""
+    """The target sampled emitted_token from p, so p gives it positive mass (kept or bucketed)."""
     for pair in pairs:
-        hits = np.flatnonzero(pair.token_ids == pair.emitted_token)
+        hits = np.flatnonzero(pair.kept_ids == pair.emitted_token)
         mass = pair.p[hits[0]] if hits.size else pair.p_tail
         assert mass > 0
 
@@ -83,7 +95,8 @@ def test_metadata_is_consistent(pairs):
         assert summary["pairs_per_temperature"][str(t)] == len(pairs.select(temperature=t))
     sizes = np.array([pair.size for pair in pairs])
     assert summary["mean_kept_outcomes"] == pytest.approx(sizes.mean(), rel=1e-12)
-    assert summary["max_p_tail"] == max(pair.p_tail for pair in pairs)
+    assert summary["max_p_tail"] == pytest.approx(max(pair.p_tail for pair in pairs), rel=1e-12)
+    assert summary["mean_buckets"] == pytest.approx(np.mean([pair.n_buckets for pair in pairs]), rel=1e-12)
     assert meta["temperatures"] == list(TEMPERATURES)
     kinds = {prompt.kind for prompt in pairs.prompts}
     assert {"code", "prose"} <= kinds

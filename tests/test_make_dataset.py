@@ -81,32 +81,57 @@ def test_merging_a_tail_raises_the_bound_by_at_most_the_slack_exactly():
                     assert 0 <= reduced - full <= slack
 
 
-def test_reduction_keeps_top_sets_and_one_tail(md):
+def ratio_key(p, q, i):
+    return (p[i] / q[i], i) if q[i] > 0 else (Fraction(10**9), i)
+
+
+def test_merging_ratio_buckets_raises_the_bound_by_at_most_one_buckets_slack_exactly():
+    """The README claim for ratio buckets, in rational arithmetic: tail tokens sorted by p/q
+    and cut into consecutive groups; alpha*_r - alpha* lies in [0, max_b min(p(B), 1-(1-q(B))^k)]."""
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        vocab = int(rng.integers(4, 8))
+        weights_p = rng.integers(0, 6, vocab)
+        weights_q = rng.integers(0, 6, vocab)
+        weights_p[0] += 1
+        weights_q[-1] += 1
+        p = [Fraction(int(w), int(weights_p.sum())) for w in weights_p]
+        q = [Fraction(int(w), int(weights_q.sum())) for w in weights_q]
+        kept = sorted(rng.choice(vocab, int(rng.integers(0, vocab - 1)), replace=False).tolist())
+        tail = sorted((i for i in range(vocab) if i not in kept), key=lambda i: ratio_key(p, q, i))
+        cuts = sorted(rng.choice(np.arange(1, len(tail)), int(rng.integers(0, len(tail))), replace=False).tolist()) \
+            if len(tail) > 1 else []
+        groups = [tail[a:b] for a, b in zip([0, *cuts], [*cuts, len(tail)], strict=True)]
+        pr = [p[i] for i in kept] + [sum((p[i] for i in g), Fraction(0)) for g in groups]
+        qr = [q[i] for i in kept] + [sum((q[i] for i in g), Fraction(0)) for g in groups]
+        for k in (1, 2, 3):
+            full, reduced = brute_min_cut(p, q, k), brute_min_cut(pr, qr, k)
+            slack = max(min(pb, 1 - (1 - qb) ** k) for pb, qb in zip(pr[len(kept):], qr[len(kept):], strict=True))
+            assert 0 <= reduced - full <= slack
+
+
+def test_reduction_keeps_top_sets_then_ratio_buckets(md):
     rng = np.random.default_rng(3)
     p, q = random_pair(rng, 500)
-    kept, rp, rq, p_tail, q_tail = md.reduce_pair(p, q, 1e-3, 50)
+    kept, rp, rq, n_buckets = md.reduce_pair(p, q, 1e-3, 50, 8)
     assert np.all(np.diff(kept) > 0)
-    assert rp.size == rq.size == kept.size + 1
+    assert 1 <= n_buckets <= 8
+    assert rp.size == rq.size == kept.size + n_buckets
     np.testing.assert_allclose([rp.sum(), rq.sum()], [1.0, 1.0], rtol=0, atol=1e-13)
-    assert rp[-1] == p_tail and rq[-1] == q_tail
+    np.testing.assert_array_equal(rp[: kept.size], p[kept])
     assert np.argmax(p) in kept and np.argmax(q) in kept
-    # every dropped token has no more mass than every kept top-set token of the same model
     top_p = md.top_set(p, 1e-3, 50)
     dropped = np.setdiff1d(np.arange(p.size), kept)
     assert p[dropped].max() <= p[top_p].min()
+    bucket_ratio = rp[kept.size :] / rq[kept.size :]
+    assert np.all(np.diff(bucket_ratio[np.isfinite(bucket_ratio)]) >= 0)
 
 
-def test_two_stage_reduction_equals_the_direct_one(md):
-    """Stage 2 re-reduces the raw reduction; that must keep exactly the tokens and masses of
-    reducing the full pair directly (the composition of two merges is one merge)."""
+def test_bucketed_bound_is_within_the_slack_on_large_random_pairs(md):
     rng = np.random.default_rng(4)
-    for _ in range(20):
-        p, q = random_pair(rng, 3000)
-        raw_kept, raw_p, raw_q, _, _ = md.reduce_pair(p, q, 1e-7, 2000)
-        keep = np.union1d(md.top_set_of_full(raw_p, 1e-3, 100), md.top_set_of_full(raw_q, 1e-3, 100))
-        direct_kept, direct_p, _, direct_p_tail, _ = md.reduce_pair(p, q, 1e-3, 100)
-        np.testing.assert_array_equal(raw_kept[keep], direct_kept)
-        drop = np.ones(raw_kept.size, bool)
-        drop[keep] = False
-        np.testing.assert_allclose(raw_p[-1] + raw_p[:-1][drop].sum(), direct_p_tail, rtol=1e-12, atol=1e-15)
-        np.testing.assert_array_equal(raw_p[keep], direct_p[:-1])
+    for _ in range(10):
+        p, q = random_pair(rng, 5000)
+        _kept, rp, rq, n_buckets = md.reduce_pair(p, q, 1e-3, 100, 16)
+        for k in (1, 2, 4):
+            diff = md.iid_ot_bound(rp, rq, k) - md.iid_ot_bound(p, q, k)
+            assert -1e-12 <= diff <= md.bucket_slack(rp, rq, n_buckets, k) + 1e-12

@@ -1,4 +1,4 @@
-"""Real target/draft next-token distribution pairs that ship with specsample.
+r"""Real target/draft next-token distribution pairs that ship with specsample.
 
 :func:`load_pairs` reads ``qwen2.5-coder_pairs.npz`` (format: ``README.md`` beside this
 file; generator: ``scripts/make_dataset.py``). Every pair comes from the Qwen2.5-Coder
@@ -7,19 +7,21 @@ temperature (0.6 or 1.0), at a position along the target's own sampled continuat
 code, prose or chat prompt.
 
 Each pair is stored over a *reduced alphabet*: the tokens in the union of both models' top
-sets, then one tail outcome (token id ``-1``) that carries all the remaining mass of each
-model. The reduced pair is itself a valid target/draft pair (the image of the real
-151,936-token pair under the map that merges the tail tokens into one outcome), so any
-acceptance rate or bound computed on it is one of a real instance. For i.i.d. drafts
-(any ``k``, including ``k = 1``) the optimal-transport bound of the reduced pair ``alpha*_r``
-and that of the full pair ``alpha*`` satisfy
+sets (ascending id), then a few *ratio buckets* (token ids ``-1, -2, ...``): the remaining
+tokens, sorted by ``p/q`` and cut into consecutive groups, each merged into one outcome that
+carries the group's mass under each model. The reduced pair is itself a valid target/draft
+pair (the image of the real 151,936-token pair under that deterministic merge), so any
+acceptance rate or bound computed on it is one of a real instance. For i.i.d. drafts (any
+``k``, including ``k = 1``) the optimal-transport bound of the reduced pair ``alpha*_r`` and
+that of the full pair ``alpha*`` satisfy
 
 .. math::
 
-    0 \\le \\alpha^*_r - \\alpha^* \\le \\min\\bigl(p_{tail},\\; 1 - (1 - q_{tail})^k\\bigr),
+    0 \le \alpha^*_r - \alpha^* \le \max_b \min\bigl(p(B_b),\; 1 - (1 - q(B_b))^k\bigr)
 
-(merging can only help a verifier, and only through the tail; proof in the README), and
-the file's metadata records the differences measured on full-vocabulary pairs.
+over the buckets ``B_b`` (proof in the README: merging can only help a verifier, and an
+optimal cut is a ratio threshold, which splits at most one bucket). The file's metadata
+records the differences measured on full-vocabulary pairs.
 
 This module is core-layer code: numpy only.
 """
@@ -38,11 +40,8 @@ import numpy as np
 #: The shipped file.
 DATA_FILE = Path(__file__).with_name("qwen2.5-coder_pairs.npz")
 
-#: Token id of the tail outcome (always the last entry of a pair).
-TAIL_ID = -1
-
 _PER_PAIR = ("temperature", "prompt_index", "position", "context_len", "emitted_token",
-             "p_tail", "q_tail", "target_argmax", "draft_argmax")
+             "p_tail", "q_tail", "target_argmax", "draft_argmax", "n_buckets")
 _REQUIRED = ("offsets", "token_ids", "p", "q", "prompt_kind", "prompt_source", "prompt_text", "meta",
              *_PER_PAIR)
 
@@ -64,10 +63,11 @@ class RealPair:
     Attributes
     ----------
     p, q : numpy.ndarray, shape (n,), float64
-        Target and draft law: kept tokens in ascending id order, then the tail outcome.
+        Target and draft law: kept tokens in ascending id order, then the ratio buckets.
         Each sums to 1 up to float64 rounding (|sum - 1| < 1e-12).
     token_ids : numpy.ndarray, shape (n,), int64
-        Qwen token ids of the outcomes; the last is :data:`TAIL_ID` (-1).
+        Qwen token ids of the kept tokens, then ``-1, -2, ..., -n_buckets`` for the buckets
+        (in ascending order of their tokens' ``p/q``).
     temperature : float
         Temperature applied to both models' logits.
     prompt : Prompt
@@ -79,9 +79,11 @@ class RealPair:
     emitted_token : int
         The token the target actually sampled here (the context of position + 1 ends with it).
     p_tail, q_tail : float
-        Mass of the tail outcome under p and q (``p[-1]``, ``q[-1]``).
+        Mass of all buckets under p and q (the mass outside the kept tokens).
     target_argmax, draft_argmax : int
         Greedy token of each model at full vocabulary.
+    n_buckets : int
+        Number of ratio buckets (the last ``n_buckets`` outcomes).
     """
 
     p: np.ndarray
@@ -96,11 +98,17 @@ class RealPair:
     q_tail: float
     target_argmax: int
     draft_argmax: int
+    n_buckets: int
 
     @property
     def size(self) -> int:
-        """Number of outcomes (kept tokens + 1 tail outcome)."""
+        """Number of outcomes (kept tokens + buckets)."""
         return int(self.p.size)
+
+    @property
+    def kept_ids(self) -> np.ndarray:
+        """Token ids of the kept tokens (the first ``size - n_buckets`` outcomes)."""
+        return self.token_ids[: self.size - self.n_buckets]
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,8 +207,8 @@ def _unpack(a: dict[str, np.ndarray], label: str) -> tuple[tuple[RealPair, ...],
     offsets = a["offsets"].astype(np.int64)
     n = offsets.size - 1
     total = a["token_ids"].size
-    if n < 0 or offsets[0] != 0 or offsets[-1] != total or np.any(np.diff(offsets) < 2):
-        raise ValueError(f"{label}: offsets must rise from 0 to len(token_ids)={total} in steps of at least 2")
+    if n < 0 or offsets[0] != 0 or offsets[-1] != total or np.any(np.diff(offsets) < 1):
+        raise ValueError(f"{label}: offsets must rise from 0 to len(token_ids)={total} in steps of at least 1")
     for name in ("p", "q"):
         if a[name].shape != (total,):
             raise ValueError(f"{label}: {name} has shape {a[name].shape}; expected ({total},)")
@@ -234,6 +242,7 @@ def _unpack(a: dict[str, np.ndarray], label: str) -> tuple[tuple[RealPair, ...],
                 q_tail=float(a["q_tail"][i]),
                 target_argmax=int(a["target_argmax"][i]),
                 draft_argmax=int(a["draft_argmax"][i]),
+                n_buckets=int(a["n_buckets"][i]),
             )
         )
     return tuple(pairs), prompts, meta
@@ -245,4 +254,4 @@ def _readonly(x: np.ndarray) -> np.ndarray:
     return x
 
 
-__all__ = ["DATA_FILE", "TAIL_ID", "Prompt", "RealPair", "RealPairs", "load_pairs"]
+__all__ = ["DATA_FILE", "Prompt", "RealPair", "RealPairs", "load_pairs"]

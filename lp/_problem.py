@@ -110,7 +110,7 @@ def _token_tuple(key, vocab: int) -> tuple[int, ...]:
 def _enumerate(law: Callable, vocab: int, k) -> dict:
     if k is None:
         raise TypeError("a callable draft_law needs k= (the tuple length to enumerate)")
-    k = _checks.count(k)
+    k = _checks.count(k, most=_checks.MAX_DRAFTS)
     if vocab**k > _checks.MAX_LAW_TUPLES:
         raise ValueError(
             f"enumerating a callable draft_law visits V**k = {vocab}**{k} tuples, more than "

@@ -124,7 +124,7 @@ def ot_bound(p, q, k: int, *, drafts: str = "iid") -> Bound:
     if drafts not in DRAFTS:
         raise ValueError(f"drafts must be one of {DRAFTS}; got {drafts!r}")
     inputs = _api.law_inputs(p, q)
-    k = _checks.count(k)
+    k = _checks.count(k, most=_checks.MAX_DRAFTS)
     if drafts != "iid":
         support = int(np.count_nonzero(np.asarray(inputs.q > 0, dtype=bool)))
         if support < k:
@@ -152,8 +152,8 @@ def hub_draft_law(q, k: int) -> dict[tuple[int, ...], object]:
     ``q(x) > 0``. As a *set* law this equals SpecHub's for ``k = 2`` (which also emits the
     order ``(x, a)``), so both have the same OT bound. ``q`` may be floats or Fractions.
     """
-    inputs = _api.law_inputs(None, q)
-    k = _checks.count(k)
+    inputs = _api.law_inputs(_api.NO_TARGET, q)
+    k = _checks.count(k, most=_checks.MAX_DRAFTS)
     hubs = _hubs(inputs.q, k - 1)
     rest = _rest_mass(inputs, hubs)
     if not rest > 0:

@@ -42,6 +42,7 @@ class VerifyCall:
     drafts: np.ndarray
     u: np.ndarray
     batched: bool
+    extra: object = None
 
     def verdict(self, token, index) -> Verdict:
         if self.batched:
@@ -50,7 +51,7 @@ class VerifyCall:
 
 
 def check_k(k, scheme: str, max_k: int | None) -> int:
-    k = _checks.count(k)
+    k = _checks.count(k, most=_checks.MAX_DRAFTS)
     if max_k is not None and k > max_k:
         raise ValueError(f"{scheme} supports k <= {max_k} drafts; got k={k}")
     return k
@@ -76,7 +77,7 @@ def prepare_draft(
     q, sq = _checks.probs(q, "q")
     k = check_k(k, scheme, max_k)
     if size is not None:
-        size = _checks.count(size, "size")
+        size = _checks.count(size, "size", most=_checks.MAX_DRAWS // k)
     batched = q.ndim == 2 or size is not None
     q2 = q.reshape(-1, q.shape[-1])
     if size is None:
@@ -104,7 +105,8 @@ def prepare_verify(
     """Check a ``verify(p, q, drafts, rng=..., uniforms=...)`` call.
 
     ``check_tuples(q2, drafts2)`` raises ``ValueError`` for draft tuples outside the
-    scheme's draft law (for example a repeated token for a without-replacement scheme).
+    scheme's draft law (for example a repeated token for a without-replacement scheme); what
+    it returns is kept as ``call.extra`` (e.g. the hub it had to find).
     """
     p, sp = _checks.probs(p, "p")
     q, sq = _checks.probs(q, "q")
@@ -112,6 +114,8 @@ def prepare_verify(
         raise ValueError(f"p has {p.shape[-1]} tokens but q has {q.shape[-1]}")
     vocab = p.shape[-1]
     d = _checks.tokens(drafts, vocab)
+    if d.size == 0:
+        raise ValueError(f"drafts is empty (shape {d.shape}); give at least one draft token")
     if d.ndim == 1:
         if p.ndim != 1 or q.ndim != 1:
             raise ValueError(
@@ -134,11 +138,11 @@ def prepare_verify(
         if arr.shape[0] not in (1, rows):
             raise ValueError(f"{name} has {arr.shape[0]} rows but drafts has {rows} (give 1 or {rows})")
     _checks.drafted(q2, d2, batched=batched)
-    if check_tuples is not None:
-        check_tuples(q2, d2)
+    extra = check_tuples(q2, d2) if check_tuples is not None else None
     u = _checks.randomness(rng, uniforms, (rows, k + 1) if batched else (k + 1,))
     return VerifyCall(
-        p=p2, q=q2, sp=sp, sq=sq, drafts=d2, u=u.reshape(rows, k + 1), batched=batched
+        p=p2, q=q2, sp=sp, sq=sq, drafts=d2, u=u.reshape(rows, k + 1), batched=batched,
+        extra=extra,
     )
 
 
@@ -181,10 +185,22 @@ class LawInputs:
     def scalar(self, x):
         return Fraction(x) if self.exact else float(x)
 
+    def rate(self, x):
+        """A probability as a Fraction, or as a float clamped to [0, 1] (float sums of
+        normalised rows can round a hair outside it)."""
+        return Fraction(x) if self.exact else min(1.0, max(0.0, float(x)))
+
+
+#: Stands for "no target" in :func:`law_inputs` (``draft_law`` has no ``p``).
+NO_TARGET = object()
+
 
 def law_inputs(p, q) -> LawInputs:
-    """Check ``p`` (may be ``None``) and ``q`` for the exact or floating law functions."""
-    given = [("p", p), ("q", q)] if p is not None else [("q", q)]
+    """Check ``p`` (``NO_TARGET`` for draft laws) and ``q`` for the exact or float law
+    functions."""
+    given = [("p", p), ("q", q)] if p is not NO_TARGET else [("q", q)]
+    for name, x in given:
+        _checks.ordered(x, name)
     exact = [_checks.is_exact(x) for _, x in given]
     if any(exact) and not all(exact):
         raise TypeError(
@@ -199,7 +215,7 @@ def law_inputs(p, q) -> LawInputs:
             arrs.append(arr / total[0])
     if len(arrs) == 2 and arrs[0].shape != arrs[1].shape:
         raise ValueError(f"p has {arrs[0].shape[0]} tokens but q has {arrs[1].shape[0]}")
-    return LawInputs(p=arrs[0] if p is not None else None, q=arrs[-1], exact=all(exact))
+    return LawInputs(p=arrs[0] if p is not NO_TARGET else None, q=arrs[-1], exact=all(exact))
 
 
 def law_drafts(drafts, inputs: LawInputs, scheme: str, max_k: int | None, check_tuples=None) -> np.ndarray:

@@ -26,8 +26,9 @@ removal of ``x_j`` from ``s`` never needs special treatment.) The accept test of
 
 Rounding guard: a rejection moves probability onto the residual, whose mass in exact
 arithmetic equals the rejection probability. If rounding leaves a zero residual after a
-rejection, the rejected draft is returned as accepted (an event of probability zero in exact
-arithmetic). Proofs: ``proofs/rrs.md``, ``proofs/rrsw.md``, ``proofs/single.md``.
+rejection (an event of probability zero in exact arithmetic), the residual uniform draws the
+output from the target ``p`` itself (``_sampling.draw_scaled``), so no token the target rules
+out is ever returned. Proofs: ``proofs/rrs.md``, ``proofs/rrsw.md``, ``proofs/single.md``.
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ def _chain_row(p, q, sp, sq, x, u, without_replacement):
             return t, j
         c = c + mass / allowed
         new_mass = _residual_mass(p, q, ip, iq, c)
-        if not new_mass > 0.0:
-            return t, j  # rounding guard (module docstring)
+        if not new_mass > 0.0:  # rounding guard (module docstring)
+            return _sampling.draw_scaled(p, ip, u[k]), -1
         mass = new_mass
         if without_replacement:
             drafted += qj
@@ -162,7 +163,7 @@ def chain_row_numpy(p, q, sp, sq, x, u, without_replacement: bool) -> tuple[int,
         c = c + mass / allowed
         new_mass = _sampling.lane_sum(np.maximum(p_hat - c * q_hat, 0.0))
         if not new_mass > 0.0:
-            return int(t), j
+            return _sampling.np_draw(p_hat, u[-1]), -1
         mass = new_mass
         if without_replacement:
             keep[t] = False
@@ -217,8 +218,7 @@ def chain_output_law(inputs: LawInputs, drafts, without_replacement: bool) -> np
             return law
         rest = _positive(r - s, zero)
         if not rest.sum() > 0:
-            law[t] += reach  # rounding guard, as in the kernel
-            return law
+            return law + reach * p  # rounding guard, as in the kernel
         r = _normalized(rest)
         if without_replacement and j + 1 < len(drafts):
             s = s.copy()
@@ -235,11 +235,12 @@ def rrs_acceptance(inputs: LawInputs, k: int):
     r = p
     reject = one
     for _ in range(k):
-        a = np.minimum(r, q).sum()
+        a = min(one, np.minimum(r, q).sum())  # a float overlap can round above 1
         reject = reject * (one - a)
-        if reject == 0:
+        rest = _positive(r - q, zero)
+        if reject == 0 or not rest.sum() > 0:  # nothing left to reject into
             break
-        r = _normalized(_positive(r - q, zero))
+        r = _normalized(rest)
     return one - reject
 
 
@@ -259,11 +260,13 @@ def _rrsw_reject(r, s, k, zero, one):
     """P(all k remaining steps reject) from residual r and proposal s."""
     if k == 0:
         return one
-    step_reject = one - np.minimum(r, s).sum()
+    step_reject = max(zero, one - np.minimum(r, s).sum())  # floats can round below 0
     if k == 1 or step_reject == 0:
         return step_reject
     weights = _positive(s - r, zero)  # P(reject with token x)
     nxt = _positive(r - s, zero)
+    if not nxt.sum() > 0:  # a float residual that rounded to nothing: no further step
+        return zero
     nxt = _normalized(nxt)
     if k == 2:
         # after rejecting x: s_x = s without x / (1 - s(x)); nxt(x) = 0 there.
@@ -272,12 +275,10 @@ def _rrsw_reject(r, s, k, zero, one):
         # 1 - s(x) summed from the other tokens, not subtracted (no cancellation near s(x) = 1)
         before = np.concatenate([np.array([zero], dtype=r.dtype), np.cumsum(s)[:-1]])
         after = np.concatenate([np.cumsum(s[::-1])[::-1][1:], np.array([zero], dtype=r.dtype)])
-        scale = np.array([one / (before[x] + after[x]) for x in tokens], dtype=r.dtype)
+        scale = one / (before[tokens] + after[tokens])
         overlap = _overlap_at_scales(nxt, s, scale, zero)
-        total = zero
-        for w, o, c, x in zip(weights[tokens], overlap, scale, tokens, strict=True):
-            total += w * (one - (o - min(nxt[x], c * s[x])))  # the y = x term is excluded
-        return total
+        own = np.minimum(nxt[tokens], scale * s[tokens])  # the y = x term is excluded
+        return (weights[tokens] * (one - (overlap - own))).sum()
     total = zero
     for x in np.flatnonzero(weights > 0):
         s_next = s.copy()
@@ -291,18 +292,15 @@ def _overlap_at_scales(r, s, scales, zero):
     """``f(c) = sum_y min(r(y), c s(y))`` for every ``c`` in ``scales`` (one sort).
 
     Sorting tokens by ``r/s``: ``f(c) = sum_{r/s <= c} r + c * sum_{r/s > c} s``.
-    Tokens with ``s = 0`` contribute nothing.
+    Tokens with ``s = 0`` contribute nothing. Vectorised for float64 and Fraction arrays alike.
     """
     live = np.flatnonzero(s > 0)
-    ratio = np.array([r[i] / s[i] for i in live], dtype=r.dtype)
+    ratio = r[live] / s[live]
     order = np.argsort(ratio, kind="stable")
     ratio = ratio[order]
     r_sorted = r[live][order]
     s_sorted = s[live][order]
     r_cum = np.concatenate([np.array([zero], dtype=r.dtype), np.cumsum(r_sorted)])
     s_tail = np.concatenate([np.cumsum(s_sorted[::-1])[::-1], np.array([zero], dtype=r.dtype)])
-    out = []
-    for c in scales:
-        n_low = int(np.searchsorted(ratio, c, side="right"))
-        out.append(r_cum[n_low] + c * s_tail[n_low])
-    return out
+    n_low = np.searchsorted(ratio, scales, side="right")
+    return r_cum[n_low] + scales * s_tail[n_low]

@@ -15,11 +15,14 @@ upcast to float64 before any residual is formed.
 
 from __future__ import annotations
 
+import collections.abc
 import numbers
 from fractions import Fraction
 
 import numba
 import numpy as np
+
+from specsample import _sampling
 
 #: How far the sum of a floating-point probability vector may be from 1.
 #: 1e-3 admits any float16 rounding of a normalised vector (each entry is off by at most
@@ -30,28 +33,45 @@ PROB_SUM_TOL = 1e-3
 #: Largest number of tuples a ``draft_law`` may enumerate before it refuses.
 MAX_LAW_TUPLES = 2_000_000
 
-@numba.njit(cache=True, fastmath={"reassoc"})
+#: Most drafts per tuple (``k``) any function accepts: far beyond any tree a decoder builds,
+#: and small enough that the arrays and loops it implies stay bounded.
+MAX_DRAFTS = 1024
+
+#: Most draft tokens (``size * k``) one ``draft`` call may return (2 GiB of int64).
+MAX_DRAWS = 1 << 28
+
+@numba.njit(cache=True)
 def _scan_rows(x, tol):  # x: (R, V) float64
     """Row sums, and the first row that is not a probability vector (-1 if none).
 
-    One vectorised pass per row with two float reductions: the sum (a NaN or an infinite
-    entry makes it non-finite) and the sum of ``min(v, 0)`` (negative exactly when an entry
-    is negative: negative terms never cancel). Reassociation lets both vectorise; the sums
-    are still deterministic for given input, and every path of the library takes its row
-    sums from here, so they agree bit for bit.
+    One pass per row with two lane sums (the fixed summation order of :mod:`._sampling`, which
+    vectorises and which other backends can reproduce): the sum (a NaN or an infinite entry
+    makes it non-finite) and the sum of ``min(v, 0)`` (negative exactly when an entry is
+    negative: negative terms never cancel). Every path of the library takes its row sums from
+    here.
     """
     rows, vocab = x.shape
+    lanes = _sampling.LANES
+    body = vocab - vocab % lanes
     total = np.zeros(rows)
     first_bad = -1
+    acc = np.zeros(lanes)
+    neg = np.zeros(lanes)
     for r in range(rows):
-        s = 0.0
-        neg = 0.0
-        for i in range(vocab):
-            v = x[r, i]
-            s += v
-            neg += min(v, 0.0)
+        acc[:] = 0.0
+        neg[:] = 0.0
+        for b in range(0, body, lanes):
+            for lane in range(lanes):
+                v = x[r, b + lane]
+                acc[lane] += v
+                neg[lane] += min(v, 0.0)
+        s = _sampling.finish_lanes(acc)
+        n = _sampling.finish_lanes(neg)
+        for i in range(body, vocab):
+            s += x[r, i]
+            n += min(x[r, i], 0.0)
         total[r] = s
-        if first_bad < 0 and (neg < 0.0 or not abs(s - 1.0) <= tol):
+        if first_bad < 0 and (n < 0.0 or not abs(s - 1.0) <= tol):
             first_bad = r
     return total, first_bad
 
@@ -99,18 +119,21 @@ def _explain(row: np.ndarray, total: float, label: str) -> None:
     )
 
 
-def hub_and_rest(q2: np.ndarray, total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of ``q2``: the hub (first argmax) and the mass of every other token.
+def hub_and_rest(
+    q2: np.ndarray, total: np.ndarray, hub: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``q2``: the hub (first argmax, unless given) and the mass of every other token.
 
     The rest is ``total - q[hub]`` unless that subtraction would lose more than ~1e-13 of its
     relative precision (rest below 1e-3 of the total); then it is summed afresh.
     """
-    hub = np.argmax(q2, axis=1).astype(np.int64)
+    if hub is None:
+        hub = np.argmax(q2, axis=1).astype(np.int64)
     rest = total - q2[np.arange(q2.shape[0]), hub]
     for r in np.flatnonzero(rest < 1e-3 * total):
         others = q2[r].copy()
         others[hub[r]] = 0.0
-        rest[r] = others.sum()
+        rest[r] = _sampling.lane_sum(others)
     return hub, rest
 
 
@@ -170,13 +193,25 @@ def exact_probs(x, name: str) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
-def count(k, name: str = "k") -> int:
-    """Check a number of drafts: an ``int`` (not ``bool``) that is at least 1."""
+def count(k, name: str = "k", *, most: int | None = None) -> int:
+    """Check a count: an ``int`` (not ``bool``), at least 1 and at most ``most`` (if given)."""
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
         raise TypeError(f"{name} must be an int; got {type(k).__name__} {k!r}")
     if k < 1:
         raise ValueError(f"{name} must be at least 1; got {k}")
+    if most is not None and k > most:
+        raise ValueError(f"{name} must be at most {most}; got {k}")
     return int(k)
+
+
+def ordered(x, name: str) -> None:
+    """Refuse what cannot be a probability vector before reading it: ``None``, containers
+    without a token order (sets, dicts) and one-shot iterators (reading would consume them)."""
+    if x is None or isinstance(x, (set, frozenset, dict, collections.abc.Iterator)):
+        raise TypeError(
+            f"{name} must be an ordered sequence or array of probabilities (token i at "
+            f"position i); got {type(x).__name__}"
+        )
 
 
 def generator(rng) -> np.random.Generator:
@@ -199,7 +234,10 @@ def randomness(rng, uniforms, shape: tuple[int, ...]) -> np.ndarray:
         raise TypeError("pass exactly one of rng= (a numpy Generator) and uniforms= (an array)")
     if rng is not None:
         return generator(rng).random(shape)
-    arr = np.asarray(uniforms)
+    try:
+        arr = np.asarray(uniforms)
+    except (ValueError, TypeError) as exc:  # ragged nested sequences
+        raise TypeError(f"uniforms must be a rectangular float array: {exc}") from None
     if not np.issubdtype(arr.dtype, np.floating):
         raise TypeError(f"uniforms must be a float array; got dtype {arr.dtype}")
     if arr.shape != shape:
@@ -207,7 +245,7 @@ def randomness(rng, uniforms, shape: tuple[int, ...]) -> np.ndarray:
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not np.all((arr >= 0.0) & (arr < 1.0)):
         bad = arr[~((arr >= 0.0) & (arr < 1.0))].ravel()[0]
-        raise ValueError(f"uniforms must lie in [0, 1); found {bad!r}")
+        raise ValueError(f"uniforms must lie in [0, 1); found {float(bad)!r}")
     return arr
 
 

@@ -54,16 +54,22 @@ def _min_support(k: int) -> int:
 
 
 # ---------------------------------------------------------------- rho* in float64
-# beta(rho) splits the tokens in three: p <= q contributes p/rho for every rho in [1, k]
-# ("low"), p >= k q contributes q ("high"), and the band 1 < p/q < k depends on rho. The
-# bisection keeps the band in a buffer and, after each step, folds into the fixed sums the
-# band tokens the step has decided for the rest of the search, so the buffer shrinks.
-_LOW, _HIGH = 0, 1
+# The float path solves g(rho) <= 0 through the deficit
+#     m(rho) = 1 - beta(rho) = sum_x (q(x) - p(x)/rho)+,      g = (1 - rho) + rho m - m^k,
+# which has no cancellation where it matters: at p = q every term of m(1) is exactly 0, so
+# rho* = 1 exactly, whereas forming 1 - beta loses an eps and, g being flat at its root
+# there, moves rho by eps^(1/k). For rho in [1, k] the tokens split three ways: p <= q
+# ("low") contribute (q - p) + p (rho - 1)/rho, p >= k q contribute 0, and the band
+# q < p < k q contributes (q - p/rho)+. The bisection keeps the band in a buffer and, after
+# each step, settles the band tokens the step decided for the rest of the search: those with
+# p >= mid q contribute 0 from then on (dropped), those with p < mid q contribute q - p/rho
+# (their q and p are summed into fold_q, fold_p), so the buffer shrinks.
+_LOW_GAP, _LOW_P = 0, 1
 
 
 @numba.njit(cache=True)
-def _fixed_sum(p, q, ip, iq, k, which):
-    """Lane sum of p_hat over the low tokens (which=0) or q_hat over the high ones (1)."""
+def _low_sum(p, q, ip, iq, which):
+    """Lane sum over the low tokens (p_hat <= q_hat) of q_hat - p_hat (which=0) or p_hat (1)."""
     vocab = p.shape[0]
     lanes = _sampling.LANES
     body = vocab - vocab % lanes
@@ -73,45 +79,42 @@ def _fixed_sum(p, q, ip, iq, k, which):
             i = b + lane
             pi = p[i] * ip
             qi = q[i] * iq
-            if which == _LOW:
-                acc[lane] += pi if pi <= qi else 0.0
+            if which == _LOW_GAP:
+                acc[lane] += qi - pi if pi <= qi else 0.0
             else:
-                acc[lane] += qi if (pi > qi and pi >= k * qi) else 0.0
+                acc[lane] += pi if pi <= qi else 0.0
     t = _sampling.finish_lanes(acc)
     for i in range(body, vocab):
         pi = p[i] * ip
         qi = q[i] * iq
-        if which == _LOW:
-            t += pi if pi <= qi else 0.0
+        if which == _LOW_GAP:
+            t += qi - pi if pi <= qi else 0.0
         else:
-            t += qi if (pi > qi and pi >= k * qi) else 0.0
+            t += pi if pi <= qi else 0.0
     return t
 
 
 @numba.njit(cache=True)
-def _band_beta_g(rho, k, fixed_q, fixed_p, bp, bq, m):
-    """beta(rho) and g(rho) = 1 - (1 - beta)^k - rho beta, band in bp[:m], bq[:m]."""
-    above = 0.0
-    below = 0.0
+def _deficit_g(rho, k, low_gap, low_p, fold_q, fold_p, bp, bq, m):
+    """m(rho) and g(rho) = (1 - rho) + rho m - m^k, the unsettled band in bp[:m], bq[:m]."""
+    band = 0.0
     for j in range(m):
-        if bp[j] >= rho * bq[j]:
-            above += bq[j]
-        else:
-            below += bp[j]
-    beta = (fixed_q + above) + (fixed_p + below) / rho
-    miss = 1.0
+        if bp[j] < rho * bq[j]:
+            band += bq[j] - bp[j] / rho
+    deficit = ((low_gap + ((rho - 1.0) / rho) * low_p) + (fold_q - fold_p / rho)) + band
+    power = 1.0
     for _ in range(k):
-        miss *= 1.0 - beta
-    return beta, (1.0 - miss) - rho * beta
+        power *= deficit
+    return deficit, ((1.0 - rho) + rho * deficit) - power
 
 
 @numba.njit(cache=True)
 def _rho_star(p, q, sp, sq, k, bp, bq):
-    """Return (rho, beta(rho)) for one row; ``bp``, ``bq`` are work buffers of length V."""
+    """Return (rho, m(rho)) for one row; ``bp``, ``bq`` are work buffers of length V."""
     ip = 1.0 / sp
     iq = 1.0 / sq
-    fixed_p = _fixed_sum(p, q, ip, iq, k, _LOW)
-    fixed_q = _fixed_sum(p, q, ip, iq, k, _HIGH)
+    low_gap = _low_sum(p, q, ip, iq, _LOW_GAP)
+    low_p = _low_sum(p, q, ip, iq, _LOW_P)
     m = 0
     for i in range(p.shape[0]):
         pi = p[i] * ip
@@ -120,88 +123,99 @@ def _rho_star(p, q, sp, sq, k, bp, bq):
             bp[m] = pi
             bq[m] = qi
             m += 1
-    beta, g = _band_beta_g(1.0, k, fixed_q, fixed_p, bp, bq, m)
+    fold_q = 0.0
+    fold_p = 0.0
+    deficit, g = _deficit_g(1.0, k, low_gap, low_p, fold_q, fold_p, bp, bq, m)
     if g <= 0.0:
-        return 1.0, beta
+        return 1.0, deficit
     lo = 1.0
     hi = float(k)
-    beta_hi = -1.0
+    deficit_hi = -1.0
     for _ in range(_MAX_BISECTIONS):
         if hi - lo <= RHO_RTOL * hi:
             break
         mid = 0.5 * (lo + hi)
         if mid <= lo or mid >= hi:
             break
-        beta, g = _band_beta_g(mid, k, fixed_q, fixed_p, bp, bq, m)
-        up = g <= 0.0  # rho* <= mid: band tokens with p >= mid q contribute q from now on
-        folded = 0.0
+        deficit, g = _deficit_g(mid, k, low_gap, low_p, fold_q, fold_p, bp, bq, m)
+        up = g <= 0.0  # rho* <= mid
+        add_q = 0.0
+        add_p = 0.0
         kept = 0
         for j in range(m):
-            if (bp[j] >= mid * bq[j]) == up:
-                folded += bq[j] if up else bp[j]
-            else:
-                bp[kept] = bp[j]
-                bq[kept] = bq[j]
-                kept += 1
+            below = bp[j] < mid * bq[j]
+            if up and not below:
+                continue  # contributes 0 for every rho <= mid
+            if not up and below:
+                add_q += bq[j]  # contributes q - p/rho for every rho >= mid
+                add_p += bp[j]
+                continue
+            bp[kept] = bp[j]
+            bq[kept] = bq[j]
+            kept += 1
         m = kept
         if up:
             hi = mid
-            beta_hi = beta
-            fixed_q += folded
+            deficit_hi = deficit
         else:
             lo = mid
-            fixed_p += folded
-    if beta_hi < 0.0:
-        beta_hi, g = _band_beta_g(hi, k, fixed_q, fixed_p, bp, bq, m)
-    return hi, beta_hi
+            fold_q += add_q
+            fold_p += add_p
+    if deficit_hi < 0.0:
+        deficit_hi, g = _deficit_g(hi, k, low_gap, low_p, fold_q, fold_p, bp, bq, m)
+    return hi, deficit_hi
 
 
 def _rho_star_numpy(p, q, sp, sq, k) -> tuple[float, float]:
-    """Numpy twin of :func:`_rho_star` (same arithmetic, same order)."""
+    """Numpy twin of :func:`_rho_star` (same arithmetic, same order): (rho, m(rho))."""
     ip = 1.0 / sp
     iq = 1.0 / sq
     p_hat = p * ip
     q_hat = q * iq
     low = p_hat <= q_hat
-    high = ~low & (p_hat >= k * q_hat)
-    fixed_p = _sampling.lane_sum(np.where(low, p_hat, 0.0))
-    fixed_q = _sampling.lane_sum(np.where(high, q_hat, 0.0))
-    band = ~low & ~high
+    low_gap = _sampling.lane_sum(np.where(low, q_hat - p_hat, 0.0))
+    low_p = _sampling.lane_sum(np.where(low, p_hat, 0.0))
+    band = ~low & (p_hat < k * q_hat)
     bp, bq = p_hat[band], q_hat[band]
+    fold_q = fold_p = 0.0
 
     def seq_sum(v):
         return float(np.cumsum(v)[-1]) if v.size else 0.0
 
-    def beta_g(rho):
-        up = bp >= rho * bq
-        beta = (fixed_q + seq_sum(np.where(up, bq, 0.0))) + (fixed_p + seq_sum(np.where(up, 0.0, bp))) / rho
-        miss = 1.0
+    def deficit_g(rho):
+        inside = bp < rho * bq
+        band_sum = seq_sum(np.where(inside, bq - bp / rho, 0.0))
+        deficit = ((low_gap + ((rho - 1.0) / rho) * low_p) + (fold_q - fold_p / rho)) + band_sum
+        power = 1.0
         for _ in range(k):
-            miss *= 1.0 - beta
-        return beta, (1.0 - miss) - rho * beta
+            power *= deficit
+        return deficit, ((1.0 - rho) + rho * deficit) - power
 
-    beta, g = beta_g(1.0)
+    deficit, g = deficit_g(1.0)
     if g <= 0.0:
-        return 1.0, beta
-    lo, hi, beta_hi = 1.0, float(k), -1.0
+        return 1.0, deficit
+    lo, hi, deficit_hi = 1.0, float(k), -1.0
     for _ in range(_MAX_BISECTIONS):
         if hi - lo <= RHO_RTOL * hi:
             break
         mid = 0.5 * (lo + hi)
         if mid <= lo or mid >= hi:
             break
-        beta, g = beta_g(mid)
+        deficit, g = deficit_g(mid)
         up = g <= 0.0
-        fold = (bp >= mid * bq) == up
-        folded = seq_sum(bq[fold] if up else bp[fold])
-        bp, bq = bp[~fold], bq[~fold]
+        below = bp < mid * bq
         if up:
-            hi, beta_hi, fixed_q = mid, beta, fixed_q + folded
+            settled = ~below
+            hi, deficit_hi = mid, deficit
         else:
-            lo, fixed_p = mid, fixed_p + folded
-    if beta_hi < 0.0:
-        beta_hi, g = beta_g(hi)
-    return hi, beta_hi
+            settled = below
+            lo = mid
+            fold_q += seq_sum(bq[settled])
+            fold_p += seq_sum(bp[settled])
+        bp, bq = bp[~settled], bq[~settled]
+    if deficit_hi < 0.0:
+        deficit_hi, g = deficit_g(hi)
+    return hi, deficit_hi
 
 
 # ---------------------------------------------------------------- verifying
@@ -225,13 +239,25 @@ def _residual_total(p, q, ip, iq, irho, scale):
 
 
 @numba.njit(cache=True)
-def _verify_row(p, q, sp, sq, x, u, bp, bq):
+def _scale(deficit, k):
+    """(1 - (1 - beta)^k) / beta with beta = 1 - deficit, as the geometric sum
+    1 + m + ... + m^(k-1) (no 0/0 when beta = 0, where the limit k is what it gives)."""
+    scale = 0.0
+    term = 1.0
+    for _ in range(k):
+        scale += term
+        term *= deficit
+    return scale
+
+
+@numba.njit(cache=True)
+def _verify_row(p, q, sp, sq, x, u, bp, bq, known):
+    """Verify one tuple. ``known`` holds (rho, m(rho)) once computed for this (p, q) row pair
+    (rho = 0 means not yet): rows that share p and q share rho*, computed at most once."""
     k = x.shape[0]
     vocab = p.shape[0]
     ip = 1.0 / sp
     iq = 1.0 / sq
-    rho = 0.0
-    beta = 0.0
     for j in range(k):
         t = x[j]
         pj = p[t] * ip
@@ -241,22 +267,18 @@ def _verify_row(p, q, sp, sq, x, u, bp, bq):
             return t, j
         if u[j] >= pj / qj:
             continue
-        if rho == 0.0:
-            rho, beta = _rho_star(p, q, sp, sq, k, bp, bq)
-        if u[j] < pj / (rho * qj):
+        if known[0] == 0.0:
+            known[0], known[1] = _rho_star(p, q, sp, sq, k, bp, bq)
+        if u[j] < pj / (known[0] * qj):
             return t, j
-    if rho == 0.0:
-        rho, beta = _rho_star(p, q, sp, sq, k, bp, bq)
-    scale = 0.0
-    if beta > 0.0:
-        miss = 1.0
-        for _ in range(k):
-            miss *= 1.0 - beta
-        scale = (1.0 - miss) / beta
+    if known[0] == 0.0:
+        known[0], known[1] = _rho_star(p, q, sp, sq, k, bp, bq)
+    rho = known[0]
+    scale = _scale(known[1], k)
     irho = 1.0 / rho
     total = _residual_total(p, q, ip, iq, irho, scale)
-    if not total > 0.0:
-        return x[k - 1], k - 1  # rounding guard
+    if not total > 0.0:  # rounding guard: draw from the target itself
+        return _sampling.draw_scaled(p, ip, u[k]), -1
     target = u[k] * total
     cum = 0.0
     last = -1
@@ -278,36 +300,44 @@ def _verify_rows(p, q, sp, sq, drafts, u):
     index = np.empty(n, np.int64)
     bp = np.empty(p.shape[1])
     bq = np.empty(p.shape[1])
+    shared = p.shape[0] == 1 and q.shape[0] == 1
+    known = np.zeros(2)
     for b in range(n):
         rp = 0 if p.shape[0] == 1 else b
         rq = 0 if q.shape[0] == 1 else b
-        tok, idx = _verify_row(p[rp], q[rq], sp[rp], sq[rq], drafts[b], u[b], bp, bq)
+        if not shared:
+            known[0] = 0.0
+        tok, idx = _verify_row(p[rp], q[rq], sp[rp], sq[rq], drafts[b], u[b], bp, bq, known)
         tokens[b] = tok
         index[b] = idx
     return tokens, index
 
 
 def _verify_row_numpy(p, q, sp, sq, x, u) -> tuple[int, int]:
-    """One-row plain-numpy form of the kernel (computes rho* eagerly; same outcomes)."""
+    """One-row plain-numpy form of the kernel (same arithmetic, same order; rho* is computed
+    only when a test or the residual needs it, as in the kernel)."""
     k = x.shape[0]
     ip = 1.0 / sp
     iq = 1.0 / sq
     p_hat = p * ip
     q_hat = q * iq
-    rho, beta = _rho_star_numpy(p, q, sp, sq, k)
+    rho = deficit = None
     for j, t in enumerate(x):
+        if u[j] < p_hat[t] / (k * q_hat[t]):
+            return int(t), j
+        if u[j] >= p_hat[t] / q_hat[t]:
+            continue
+        if rho is None:
+            rho, deficit = _rho_star_numpy(p, q, sp, sq, k)
         if u[j] < p_hat[t] / (rho * q_hat[t]):
             return int(t), j
-    scale = 0.0
-    if beta > 0.0:
-        miss = 1.0
-        for _ in range(k):
-            miss *= 1.0 - beta
-        scale = (1.0 - miss) / beta
+    if rho is None:
+        rho, deficit = _rho_star_numpy(p, q, sp, sq, k)
+    scale = _scale(deficit, k)
     residual = np.maximum(p_hat - np.minimum(q_hat, p_hat * (1.0 / rho)) * scale, 0.0)
     total = _sampling.lane_sum(residual)
     if not total > 0.0:
-        return int(x[-1]), k - 1
+        return _sampling.np_draw(p_hat, u[k]), -1
     cum = np.cumsum(residual)
     i = int(np.searchsorted(cum, u[k] * total, side="right"))
     if i == p.shape[0]:
@@ -393,21 +423,26 @@ def _rho(inputs: _api.LawInputs, k: int):
 
 
 def _parts(inputs: _api.LawInputs, k: int):
-    """rho, per-token accept probabilities, beta, and the unnormalised residual."""
+    """rho, per-token accept probabilities, the deficit m = 1 - beta, and the unnormalised
+    residual. m is summed from its non-negative terms (q - p/rho)+ and the scale
+    (1 - m^k) / (1 - m) formed as 1 + m + ... + m^(k-1): no cancellation on the float path,
+    the same values on the exact one."""
     p, q, zero, one = inputs.p, inputs.q, inputs.zero, inputs.one
     rho = _rho(inputs, k)
     low = np.minimum(q, p / rho)
-    beta = low.sum()
+    deficit = np.maximum(q - p / rho, zero).sum()
     accept = np.array([min(one, p[i] / (rho * q[i])) if q[i] > 0 else zero for i in range(p.shape[0])],
                       dtype=p.dtype)
-    scale = (one - (one - beta) ** k) / beta if beta > 0 else zero
+    scale, term = zero, one
+    for _ in range(k):
+        scale, term = scale + term, term * deficit
     residual = np.maximum(p - low * scale, zero)
-    return rho, accept, beta, residual
+    return rho, accept, deficit, residual
 
 
 def draft_law(q, k: int) -> dict[tuple[int, ...], object]:
     """``Q(x) = prod_j q(x_j)`` over ordered tuples of the support (Fractions in, out)."""
-    inputs = _api.law_inputs(None, q)
+    inputs = _api.law_inputs(_api.NO_TARGET, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
     return _laws.iid_law(inputs, k)
 
@@ -428,7 +463,7 @@ def output_law(p, q, drafts) -> np.ndarray:
         if total > 0:
             law = law + reach * (residual / total)
         else:
-            law[d[-1]] += reach  # rounding guard, as in the kernel
+            law = law + reach * inputs.p  # rounding guard, as in the kernel
     return _api.as_law_output(law, inputs)
 
 
@@ -438,12 +473,12 @@ def acceptance_rate(p, q, k: int):
     inputs = _api.law_inputs(p, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
     one = inputs.one
-    _, accept, beta, residual = _parts(inputs, k)
-    miss = (one - beta) ** k
+    _, accept, deficit, residual = _parts(inputs, k)
+    miss = deficit**k
     rate = one - miss
     if miss > 0:
         # given all k rejected, the drafts are i.i.d. with law q (1 - accept) / (1 - beta)
-        rejected = inputs.q * (one - accept) / (one - beta)
+        rejected = inputs.q * (one - accept) / deficit
         hit = one - (one - rejected) ** k
         rate = rate + (residual * hit).sum()
-    return inputs.scalar(rate)
+    return inputs.rate(rate)

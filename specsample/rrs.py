@@ -61,7 +61,7 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
 
 def draft_law(q, k: int) -> dict[tuple[int, ...], object]:
     """``Q(x) = prod_j q(x_j)`` over ordered tuples of the support (Fractions in, out)."""
-    inputs = _api.law_inputs(None, q)
+    inputs = _api.law_inputs(_api.NO_TARGET, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
     return _laws.iid_law(inputs, k)
 
@@ -77,4 +77,4 @@ def acceptance_rate(p, q, k: int):
     """``1 - prod_j (1 - sum_y min(r_{j-1}(y), q(y)))``, O(kV)."""
     inputs = _api.law_inputs(p, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
-    return inputs.scalar(_chain.rrs_acceptance(inputs, k))
+    return inputs.rate(_chain.rrs_acceptance(inputs, k))

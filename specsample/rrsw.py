@@ -63,7 +63,7 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
 
 def draft_law(q, k: int) -> dict[tuple[int, ...], object]:
     """``Q(x) = prod_j q(x_j) / q(V minus {x_1..x_{j-1}})`` over distinct ordered tuples."""
-    inputs = _api.law_inputs(None, q)
+    inputs = _api.law_inputs(_api.NO_TARGET, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
     return _laws.without_replacement_law(inputs, k)
 
@@ -80,4 +80,4 @@ def acceptance_rate(p, q, k: int):
     with m the number of tokens where ``q > p`` (see ``_chain.rrsw_acceptance``)."""
     inputs = _api.law_inputs(p, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
-    return inputs.scalar(_chain.rrsw_acceptance(inputs, k))
+    return inputs.rate(_chain.rrsw_acceptance(inputs, k))

@@ -53,7 +53,7 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
 
 def draft_law(q, k: int = 1) -> dict[tuple[int, ...], object]:
     """``{(x,): q(x)}`` over the support of ``q`` (Fractions in, Fractions out)."""
-    inputs = _api.law_inputs(None, q)
+    inputs = _api.law_inputs(_api.NO_TARGET, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
     return _laws.iid_law(inputs, k)
 
@@ -69,4 +69,4 @@ def acceptance_rate(p, q, k: int = 1):
     """``sum_y min(p(y), q(y))`` (a Fraction on the exact path, else a float)."""
     inputs = _api.law_inputs(p, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
-    return inputs.scalar(np.minimum(inputs.p, inputs.q).sum())
+    return inputs.rate(np.minimum(inputs.p, inputs.q).sum())

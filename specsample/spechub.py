@@ -35,7 +35,8 @@ Unlike the authors' code this module has no shortcut that accepts ``a`` outright
 ``p(a)`` is close to 1 (biased), draws fresh uniforms at every call, and forms every
 residual in float64 (inputs of lower precision are upcast first). Sums over the vocabulary
 are computed only after a rejection. Rounding guard as in :mod:`specsample._chain`: a zero
-normaliser reached by rounding returns the draft just tested. Proof: ``proofs/spechub.md``.
+normaliser reached by rounding draws the output from the target itself with the residual
+uniform. Proof: ``proofs/spechub.md``.
 """
 
 from __future__ import annotations
@@ -61,10 +62,12 @@ def _hubs(q2) -> np.ndarray:
     return np.argmax(q2, axis=1).astype(np.int64)
 
 
-def _check_tuples(q2, d2) -> None:
+def _check_tuples(q2, d2) -> np.ndarray | None:
+    """Raise for a tuple outside the draft law; return the hub of each row of ``q2``."""
     if d2.shape[1] != 2:
-        return
-    hub = np.broadcast_to(_hubs(q2), (d2.shape[0],))
+        return None
+    hubs = _hubs(q2)
+    hub = np.broadcast_to(hubs, (d2.shape[0],))
     first, second = d2[:, 0], d2[:, 1]
     ok = (first == hub) != (second == hub)
     bad = np.flatnonzero(~ok)
@@ -75,6 +78,7 @@ def _check_tuples(q2, d2) -> None:
             f"exactly one of the two drafts must be the hub a={int(hub[b])} (argmax of q, "
             "smallest index on ties)"
         )
+    return hubs
 
 
 # ---------------------------------------------------------------- drafting
@@ -174,31 +178,29 @@ def _verify_row(p, q, sp, sq, a, rest_q, x0, x1, u):
     pa = p[a] * ip
     if x1 == a:  # pair (i, a)
         i = x0
-        hub_pos = 1
         if u[0] < (p[i] * ip) / (q[i] * iq):
             return i, 0
         s_ia = _hub_sum(p, q, ip, iq, cw, a, _S_IA)
         s_ai = _hub_sum(p, q, ip, iq, cw, a, _S_AI)
-        if not s_ia > 0.0:
-            return i, 0  # rounding guard
+        if not s_ia > 0.0:  # rounding guard
+            return _sampling.draw_scaled(p, ip, u[2]), -1
         if u[1] < max(pa - s_ai, 0.0) / s_ia:
             return a, 1
     else:  # pair (a, i)
         i = x1
-        hub_pos = 0
         p1i = max(p[i] * ip - q[i] * iq, 0.0)
         if u[0] < p1i / (cw * (q[i] * iq)):
             return i, 1
         s_ai = _hub_sum(p, q, ip, iq, cw, a, _S_AI)
-        if not s_ai > 0.0:
-            return i, 1  # rounding guard
+        if not s_ai > 0.0:  # rounding guard
+            return _sampling.draw_scaled(p, ip, u[2]), -1
         if u[1] < pa / s_ai:
             return a, 0
         s_ia = _hub_sum(p, q, ip, iq, cw, a, _S_IA)
     wa = max(max(pa - s_ai, 0.0) - s_ia, 0.0)
     total = _hub_sum(p, q, ip, iq, cw, a, _Z_REST) + wa
-    if not total > 0.0:
-        return a, hub_pos  # rounding guard
+    if not total > 0.0:  # rounding guard
+        return _sampling.draw_scaled(p, ip, u[2]), -1
     target = u[2] * total
     cum = 0.0
     last = -1
@@ -250,28 +252,28 @@ def _verify_row_numpy(p, q, sp, sq, a, rest_q, x0, x1, u) -> tuple[int, int]:
         return _sampling.lane_sum(terms[which])
 
     if x1 == a:
-        i, hub_pos = int(x0), 1
+        i = int(x0)
         if u[0] < p_hat[i] / q_hat[i]:
             return i, 0
         s_ia, s_ai = hub_sum(_S_IA), hub_sum(_S_AI)
         if not s_ia > 0.0:
-            return i, 0
+            return _sampling.np_draw(p_hat, u[2]), -1
         if u[1] < max(pa - s_ai, 0.0) / s_ia:
             return int(a), 1
     else:
-        i, hub_pos = int(x1), 0
+        i = int(x1)
         if u[0] < p1[i] / (cw * q_hat[i]):
             return i, 1
         s_ai = hub_sum(_S_AI)
         if not s_ai > 0.0:
-            return i, 1
+            return _sampling.np_draw(p_hat, u[2]), -1
         if u[1] < pa / s_ai:
             return int(a), 0
         s_ia = hub_sum(_S_IA)
     wa = max(max(pa - s_ai, 0.0) - s_ia, 0.0)
     total = hub_sum(_Z_REST) + wa
     if not total > 0.0:
-        return int(a), hub_pos
+        return _sampling.np_draw(p_hat, u[2]), -1
     weights = terms[_Z_REST]
     weights[a] = wa
     cum = np.cumsum(weights)
@@ -293,7 +295,7 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
     )
     if call.drafts.shape[1] == 1:
         return _chain.verdict(call, without_replacement=False)
-    hub, rest = _checks.hub_and_rest(call.q, call.sq)
+    hub, rest = _checks.hub_and_rest(call.q, call.sq, call.extra)
     if call.batched:
         tok, idx = _verify_rows(call.p, call.q, call.sp, call.sq, hub, rest, call.drafts, call.u)
     else:
@@ -307,7 +309,7 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
 # ---------------------------------------------------------------- exact laws
 def draft_law(q, k: int = 2) -> dict[tuple[int, ...], object]:
     """``{(i, a): q(i), (a, i): q(a) q(i) / (1 - q(a))}`` for ``i != a`` in the support."""
-    inputs = _api.law_inputs(None, q)
+    inputs = _api.law_inputs(_api.NO_TARGET, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
     if k == 1:
         return _laws.iid_law(inputs, 1)
@@ -358,18 +360,16 @@ def output_law(p, q, drafts) -> np.ndarray:
     if reach == 0:
         return _api.as_law_output(law, inputs)
     num, den = second
-    if not den > 0:
-        law[i] += reach  # rounding guard, as in the kernel
-        return _api.as_law_output(law, inputs)
+    if not den > 0:  # rounding guard, as in the kernel
+        return _api.as_law_output(law + reach * p, inputs)
     hub_accept = min(one, num / den)
     law[a] += reach * hub_accept
     reach = reach * (one - hub_accept)
     if reach == 0:
         return _api.as_law_output(law, inputs)
     total = residual.sum()
-    if not total > 0:
-        law[a] += reach
-        return _api.as_law_output(law, inputs)
+    if not total > 0:  # rounding guard, as in the kernel
+        return _api.as_law_output(law + reach * p, inputs)
     return _api.as_law_output(law + reach * (residual / total), inputs)
 
 
@@ -380,9 +380,9 @@ def acceptance_rate(p, q, k: int = 2):
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
     p, q = inputs.p, inputs.q
     if k == 1:
-        return inputs.scalar(np.minimum(p, q).sum())
+        return inputs.rate(np.minimum(p, q).sum())
     a = _api.hub_of(q)
     others = np.arange(p.shape[0]) != a
     rest = q[others].sum()
     inside = np.minimum(p[others], q[others] / rest).sum()
-    return inputs.scalar(min(inputs.one, p[a] + inside))
+    return inputs.rate(min(inputs.one, p[a] + inside))

@@ -153,7 +153,7 @@ def test_scheme_module_has_the_contract(name):
 
 
 def test_scheme_registry_order():
-    assert list(SCHEMES) == ["single", "rrs", "rrsw", "spechub", "kseq"]
+    assert list(SCHEMES) == ["single", "rrs", "rrsw", "spechub", "kseq", "opt_iid", "opt_wor"]
     assert {SCHEMES[n].MAX_K for n in ("single", "spechub")} == {1, 2}
 
 

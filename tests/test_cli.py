@@ -241,7 +241,13 @@ def test_demo_cells_do_not_depend_on_the_subset_chosen(demo_json, capsys):
     full = {(c["pair"], c["k"], c["scheme"]): c for c in demo_json["cells"]}
     assert [c["scheme"] for c in small] == ["kseq", "rrs"]
     for c in small:
-        assert c == full[(c["pair"], c["k"], c["scheme"])]
+        # "best" is relative to the schemes run (opt_iid beats kseq in the full run); the test
+        # above checks how it is derived within a run. Everything else must not change.
+        want = dict(full[(c["pair"], c["k"], c["scheme"])])
+        got = dict(c)
+        want.pop("best")
+        got.pop("best")
+        assert got == want
 
 
 def test_demo_same_seed_same_output_other_seed_other_draws(capsys):

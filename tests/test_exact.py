@@ -26,7 +26,7 @@ from strategies import examples, rational_pairs, rational_probs
 from specsample import SCHEMES, kseq, spechub
 
 #: Schemes whose k drafts are k distinct tokens (they need k tokens with q > 0).
-DISTINCT = {"rrsw", "spechub"}
+DISTINCT = {"rrsw", "spechub", "opt_wor"}
 
 
 def _cases() -> list[tuple[str, int]]:
@@ -194,13 +194,13 @@ def test_kseq_rho_is_feasible_and_just_above_the_root(k, pq):
 @settings(max_examples=examples(0.6))
 @given(data=st.data())
 def test_acceptance_never_exceeds_ot_optimum_of_own_draft_law(name, k, data):
-    """No exact verifier beats the min-cut bound; SpecHub (k = 2) and every scheme at k = 1
-    reach it."""
+    """No exact verifier beats the min-cut bound; SpecHub (k = 2), the optimal verifiers
+    (opt_iid, opt_wor) and every scheme at k = 1 reach it."""
     module = SCHEMES[name]
     p, q = data.draw(_pairs(name, k), label="p, q")
     optimum = ot_optimum(p, module.draft_law(q, k))
     rate = module.acceptance_rate(p, q, k)
-    if k == 1 or name == "spechub":
+    if k == 1 or name in ("spechub", "opt_iid", "opt_wor"):
         assert rate == optimum
     else:
         assert rate <= optimum
@@ -237,7 +237,7 @@ def test_point_mass_target_against_uniform_draft(name, k):
     exactly when 0 was drafted: 1 - (3/4)^k for i.i.d. drafts, k/4 without replacement, and
     always for SpecHub k = 2 (the hub is token 0: ties go to the smallest index)."""
     p = (F(1), F(0), F(0), F(0))
-    expected = {"rrsw": F(k, 4), "spechub": F(1) if k == 2 else F(1, 4)}
+    expected = {"rrsw": F(k, 4), "opt_wor": F(k, 4), "spechub": F(1) if k == 2 else F(1, 4)}
     want = expected.get(name, 1 - F(3, 4) ** k)
     assert SCHEMES[name].acceptance_rate(p, UNIFORM4, k) == want
 

@@ -27,7 +27,7 @@ ATOL = 1e-12
 #: (1.2e-12 seen on a residual of mass 1e-12): the K-SEQ comparisons allow 10 times them.
 KSEQ_ATOL = 10 * float(SCHEMES["kseq"].RHO_RTOL * 3 + SCHEMES["kseq"].EXACT_RHO_WIDTH)
 
-DISTINCT = {"rrsw", "spechub"}
+DISTINCT = {"rrsw", "spechub", "opt_wor"}
 CASES = [
     (name, k)
     for name, module in SCHEMES.items()

@@ -20,7 +20,7 @@ from specsample import SCHEMES
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
-DISTINCT = {"rrsw", "spechub"}
+DISTINCT = {"rrsw", "spechub", "opt_wor"}
 CASES = [
     (name, k)
     for name, module in SCHEMES.items()

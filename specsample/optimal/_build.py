@@ -35,6 +35,14 @@ WOR = 1
 #: The certificate of the without-replacement sweep tolerates prefix deficits up to this
 #: many units of roundoff times ``(n + 1) * max(1, I(1))`` (accumulated prefix-sum rounding).
 CERT_TOL_ULPS = 8.0
+#: Largest ``kappa = q^2 / (1 - q)`` (over the draft's tokens) for which the two-draft
+#: without-replacement table is built in float64. The construction places pieces of tokens
+#: of mass ~1/kappa around the kink ``theta`` of the dominant token, where the selection
+#: density jumps by ``kappa``; a position error of one ulp then moves the selection law by
+#: about ``kappa * 2**-53`` (measured 5e-5 at ``kappa = 1e12``). Above ``2**12``
+#: (``q > 0.99976``) the pair uses the exact fallback instead; the exact path applies the
+#: same rule, so both paths describe one verifier.
+KAPPA_MAX = 2.0**12
 #: Tokens of one half whose means ``x/q`` agree to this relative tolerance form one group:
 #: the sweep gives the group one set of pieces and each member draws its position uniformly
 #: on all of them. Exactly tied means (for instance every token capped at ``c' q``) make the
@@ -482,6 +490,9 @@ class Table:
     theta, om : ndarray (V,)
         Without replacement only: ``theta`` per token (position that decides an extra pair)
         and ``1 - q_hat`` per token.
+    reason : str
+        Why a without-replacement pair fell back: ``"convex order"`` (the certificate
+        failed) or ``"ill-conditioned"`` (some ``kappa > KAPPA_MAX``); empty otherwise.
     """
 
     x: np.ndarray
@@ -505,6 +516,7 @@ class Table:
     tolerance: float = 0.0
     theta: np.ndarray | None = None
     om: np.ndarray | None = None
+    reason: str = ""
 
 
 def _iid_table(p, q, sp, sq, k, order, n, law=IID) -> Table:
@@ -519,20 +531,37 @@ def certified(worst: float, tol: float) -> bool:
     return worst >= -tol
 
 
+def well_conditioned(q: np.ndarray, sq: float) -> bool:
+    """Every ``kappa = q^2 / (1 - q)`` of the normalised draft is at most :data:`KAPPA_MAX`."""
+    qh = q * (1.0 / sq)
+    top = int(np.argmax(qh))
+    rest = float(np.sum(np.delete(qh, top)))  # 1 - q_top without cancellation
+    return bool(qh[top] * qh[top] <= KAPPA_MAX * rest)
+
+
 def build(p: np.ndarray, q: np.ndarray, sp: float, sq: float, k: int, law: int) -> Table:
     """The table of one checked row pair (float64 C-contiguous ``p``, ``q``; row sums)."""
     order, n = _order.ratio_order(p, q)
     if law == IID:
         return _iid_table(p, q, sp, sq, k, order, n)
+    if not well_conditioned(q, sq):
+        return _fallback(p, q, sp, sq, order, n, -np.inf, 0.0, "ill-conditioned")
     (swept, worst, tol, x, qh, first, count, start, length, cum, toklen, res_cum, res_last, js,
      A, alpha, theta, om, group) = build_wor(p, q, sp, sq, order, n)
     if not (swept and certified(worst, tol)):
-        base = _iid_table(p, q, sp, sq, 2, order, n, WOR)
-        alpha = base.alpha + collapse_bonus(p, 1.0 / sp, base.x, base.qh, om, base.res_cum)
-        return Table(base.x, base.qh, base.group, base.first, base.count, base.start,
-                     base.length, base.cum, base.toklen, base.res_cum, base.res_last,
-                     base.cut, base.split, float(alpha), 2, WOR, True, float(worst),
-                     float(tol), theta, om)
+        return _fallback(p, q, sp, sq, order, n, worst, tol, "convex order")
     return Table(x, qh, group, first, count, start, length, cum, toklen, res_cum,
                  int(res_last), int(js), float(A), float(alpha), 2, WOR, False, float(worst),
                  float(tol), theta, om)
+
+
+def _fallback(p, q, sp, sq, order, n, worst, tol, reason) -> Table:
+    """The without-replacement fallback: the i.i.d. table for k = 2 (collapsed pairs)."""
+    base = _iid_table(p, q, sp, sq, 2, order, n, WOR)
+    om = np.ones(p.shape[0])
+    om[order[:n]] = _one_minus_each(np.ascontiguousarray(base.qh[order[:n]]))
+    alpha = base.alpha + collapse_bonus(p, 1.0 / sp, base.x, base.qh, om, base.res_cum)
+    return Table(base.x, base.qh, base.group, base.first, base.count, base.start,
+                 base.length, base.cum, base.toklen, base.res_cum, base.res_last, base.cut,
+                 base.split, float(alpha), 2, WOR, True, float(worst), float(tol), None, om,
+                 reason)

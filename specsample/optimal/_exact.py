@@ -34,6 +34,10 @@ from fractions import Fraction
 
 ZERO = Fraction(0)
 ONE = Fraction(1)
+#: The float path's conditioning bound on ``kappa = q^2 / (1 - q)`` (see
+#: ``specsample.optimal._build.KAPPA_MAX``), applied here too so that both paths describe
+#: the same verifier.
+KAPPA_MAX = Fraction(2**12)
 IID = 0
 WOR = 1
 #: Rounding width of window endpoints where no irrational root can occur (unused bound).
@@ -560,7 +564,15 @@ def wor_density(c: Cut, q):
     return theta, kappa, target
 
 
+def well_conditioned(q) -> bool:
+    """Every ``kappa = q^2 / (1 - q)`` is at most ``KAPPA_MAX`` (the float path's rule)."""
+    return all(v * v <= KAPPA_MAX * (1 - v) for v in q)
+
+
 def _wor_table(p: tuple, q: tuple) -> ExactTable:
+    if not well_conditioned(q):
+        base = _iid_table(p, q, 2, WOR, cut(p, q, 2, IID), True, None, None)
+        return dataclasses.replace(base, bonus=collapse_bonus(p, q, base.x))
     c = cut(p, q, 2, WOR)
     theta, kappa, target = wor_density(c, q)
     ids = c.order[: c.n]
@@ -590,6 +602,7 @@ def _wor_table(p: tuple, q: tuple) -> ExactTable:
 def certified(worst) -> bool:
     """The without-replacement certificate: no prefix slack is negative."""
     return worst is None or worst >= 0
+
 
 
 def collapse_bonus(p, q, x) -> Fraction:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
 from specsample import _api, _checks
@@ -47,7 +45,8 @@ def _kernel(t: _build.Table, p, ip, drafts, u, tokens, index, row0, k) -> None:
         _verify.verify_iid_rows(p, ip, t.x, t.first, t.count, t.start, t.length, t.cum,
                                 t.toklen, t.res_cum, t.res_last, drafts, u, tokens, index, row0)
     else:
-        _verify.verify_wor_rows(p, ip, t.x, t.qh, t.om, t.theta, t.fallback, t.first, t.count,
+        theta = t.theta if t.theta is not None else t.om  # unused when t.fallback
+        _verify.verify_wor_rows(p, ip, t.x, t.qh, t.om, theta, t.fallback, t.first, t.count,
                                 t.start, t.length, t.cum, t.toklen, t.res_cum, t.res_last,
                                 drafts, u, tokens, index, row0)
 
@@ -78,7 +77,8 @@ def output_law(t, p, inputs: _api.LawInputs, drafts: np.ndarray) -> np.ndarray:
 
 
 def acceptance(t, inputs: _api.LawInputs):
-    return Fraction(t.alpha) if inputs.exact else float(t.alpha)
+    """The table's ``alpha`` (a float clamped to [0, 1] like every scheme's rate)."""
+    return inputs.rate(t.alpha)
 
 
 def selection_law(t, inputs: _api.LawInputs, vocab: int) -> np.ndarray:

@@ -23,7 +23,8 @@ otherwise draw the residual ``(p - x)_+`` by inverse CDF at ``(u[k] x(y) - p(y))
 ``x(y) > p(y)``, so ``y`` lies in the cut ``T`` whose pieces tile ``[0, A]``, so every draft
 lies in ``T``, while the residual lives outside ``T``: a residual token is never a draft.
 Rounding guard (as in :mod:`specsample._chain`): a rejection meeting a residual of zero
-total mass returns the selected draft as accepted.
+total mass (probability zero in exact arithmetic) draws the output from the target ``p``
+itself with the residual uniform, so no token the target rules out is ever returned.
 
 The batched path runs the numba kernels; the one-row path runs the plain-Python twins below
 on the same table (the table itself is built by one numba kernel for both paths: a Python
@@ -60,14 +61,15 @@ def _position(y, u, first, count, start, length, cum, toklen):
 
 
 @numba.njit(cache=True)
-def _finish(y, j, py, xy, uk, res_cum, res_last):
+def _finish(p, ip, y, j, xy, uk, res_cum, res_last):
     """Step C for the selected token ``y`` (draft index ``j``): (token, index)."""
+    py = p[y] * ip
     if xy <= py or uk * xy < py:
         return y, j
-    total = res_cum[res_cum.shape[0] - 1]
-    if not total > 0.0:
-        return y, j  # rounding guard (module docstring)
     v = (uk * xy - py) / (xy - py)
+    total = res_cum[res_cum.shape[0] - 1]
+    if not total > 0.0:  # rounding guard (module docstring): draw from the target
+        return _sampling.draw_scaled(p, ip, v), -1
     i = _sampling.search_right(res_cum, v * total)
     if i == res_cum.shape[0]:
         i = res_last
@@ -90,7 +92,7 @@ def verify_iid_rows(p, ip, x, first, count, start, length, cum, toklen, res_cum,
                     best_pos = pos
                     best = j
         y = drafts[b, best]
-        tok, idx = _finish(y, best, p[y] * ip, x[y], u[r, k], res_cum, res_last)
+        tok, idx = _finish(p, ip, y, best, x[y], u[r, k], res_cum, res_last)
         tokens[b] = tok
         index[b] = idx
 
@@ -116,7 +118,7 @@ def verify_wor_rows(p, ip, x, qh, om, theta, fallback, first, count, start, leng
             pos2 = _position(y2, u[r, 1], first, count, start, length, cum, toklen)
             best = 1 if pos2 > pos1 else 0
         y = drafts[b, best]
-        tok, idx = _finish(y, best, p[y] * ip, x[y], u[r, 2], res_cum, res_last)
+        tok, idx = _finish(p, ip, y, best, x[y], u[r, 2], res_cum, res_last)
         if fallback and idx < 0 and tok == y2:  # a collapsed pair's discarded draft
             idx = 1
         tokens[b] = tok
@@ -137,14 +139,15 @@ def _position_py(t: Table, y: int, u: float) -> float:
     return float(t.start[lo]) + min(s - float(t.cum[lo]), float(t.length[lo]))
 
 
-def _finish_py(t: Table, y: int, j: int, py: float, uk: float) -> tuple[int, int]:
+def _finish_py(t: Table, p, ip: float, y: int, j: int, uk: float) -> tuple[int, int]:
     xy = float(t.x[y])
+    py = float(p[y]) * ip
     if xy <= py or uk * xy < py:
         return y, j
+    v = (uk * xy - py) / (xy - py)
     total = float(t.res_cum[-1])
     if not total > 0.0:
-        return y, j
-    v = (uk * xy - py) / (xy - py)
+        return _sampling.np_draw(p * ip, v), -1
     i = bisect.bisect_right(t.res_cum, v * total)
     if i == t.res_cum.shape[0]:
         i = t.res_last
@@ -173,7 +176,7 @@ def verify_one(t: Table, p: np.ndarray, ip: float, drafts: np.ndarray, u: np.nda
             v0 = (uu[0] - q1) / float(t.om[y1])
             best = int(_position_py(t, y2, uu[1]) > _position_py(t, y1, v0))
     y = d[best]
-    tok, idx = _finish_py(t, y, best, float(p[y]) * ip, uu[k])
+    tok, idx = _finish_py(t, p, ip, y, best, uu[k])
     if t.law == 1 and k == 2 and t.fallback and idx < 0 and tok == d[1]:
         idx = 1  # a collapsed pair's discarded draft
     return tok, idx
@@ -244,7 +247,6 @@ def output_law(t: Table, p_hat: np.ndarray, drafts: list[int]) -> np.ndarray:
     if miss > 0.0:
         if total > 0.0:
             law += miss * (np.diff(t.res_cum, prepend=0.0) / total)
-        else:
-            for y, v in rejected.items():  # the rounding guard of the kernels
-                law[y] += v
+        else:  # the rounding guard of the kernels draws from the target
+            law += miss * (p_hat / p_hat.sum())
     return law

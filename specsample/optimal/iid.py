@@ -82,7 +82,7 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
 
 def draft_law(q, k: int) -> dict[tuple[int, ...], object]:
     """``Q(x) = prod_j q(x_j)`` over ordered tuples of the support (Fractions in, out)."""
-    inputs = _api.law_inputs(None, q)
+    inputs = _api.law_inputs(_api.NO_TARGET, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
     return _laws.iid_law(inputs, k)
 

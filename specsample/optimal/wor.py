@@ -21,9 +21,13 @@ The sweep needs the targets to dominate ``I`` in convex order (a prefix conditio
 proven for this law; it held on every instance tried). Each pair's table *certifies* it;
 when it fails the pair *falls back*: an extra pair is collapsed to ``(x_1, x_1)``, which
 turns the drafts into exact i.i.d. pairs, and the i.i.d. optimal verifier runs on them --
-exact, but only at the i.i.d. optimum. :func:`falls_back` and :func:`certificate` say
-which happens for a pair; :func:`acceptance_rate` reports the rate of the verifier that
-actually runs. Proofs: ``proofs/opt_wor.md``, ``proofs/opt_sweep.md``.
+exact, but only at the i.i.d. optimum (plus the chance that a rejected collapsed pair's
+residual is the discarded draft). A pair also falls back when the draft puts more than
+about 0.99976 on one token (``q^2 / (1 - q) > KAPPA_MAX``): the float table would then
+resolve its pieces too coarsely (error about ``kappa * 2**-53``), and both paths apply the
+same rule. :func:`falls_back` and :func:`certificate` say which happens for a pair;
+:func:`acceptance_rate` reports the rate of the verifier that actually runs. Proofs:
+``proofs/opt_wor.md``, ``proofs/opt_sweep.md``.
 
 Uniforms: ``u[0]`` decides an extra pair (``u[0] < q(x_1)``) and otherwise, rescaled, places
 draft 1; ``u[1]`` places draft 2; ``u[2]`` decides acceptance and the residual draw.
@@ -78,7 +82,7 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
 
 def draft_law(q, k: int) -> dict[tuple[int, ...], object]:
     """``Q(x) = prod_j q(x_j) / q(V minus {x_1..x_{j-1}})`` over distinct ordered tuples."""
-    inputs = _api.law_inputs(None, q)
+    inputs = _api.law_inputs(_api.NO_TARGET, q)
     k = _api.check_law_k(k, inputs, NAME, MAX_K, _min_support)
     return _laws.without_replacement_law(inputs, k)
 
@@ -120,11 +124,17 @@ class Certificate:
         The smallest prefix slack ``sum_{i<=j} X_i - (I(lo + Q_j) - I(lo))`` over both halves.
     tolerance : float or Fraction
         Roundoff allowance of the float check (0 on the exact path, which decides exactly).
+    reason : str
+        ``""`` when it holds; ``"convex order"`` when a prefix slack is negative;
+        ``"ill-conditioned"`` when the draft puts so much mass on one token that a float table
+        would lose precision (``q^2 / (1 - q) > KAPPA_MAX = 4096``, i.e. ``q > 0.99976``;
+        both paths then fall back, and ``worst_slack`` is not computed).
     """
 
     holds: bool
     worst_slack: object
     tolerance: object
+    reason: str = ""
 
 
 def certificate(p, q) -> Certificate:
@@ -133,8 +143,10 @@ def certificate(p, q) -> Certificate:
     _api.check_law_k(2, inputs, NAME, MAX_K, _min_support)
     t = _scheme.law_table(p, q, 2, _build.WOR, inputs)
     if inputs.exact:
-        return Certificate(not t.fallback, t.worst_slack, 0)
-    return Certificate(not t.fallback, t.worst_slack, t.tolerance)
+        reason = "" if not t.fallback else (
+            "ill-conditioned" if t.worst_slack is None else "convex order")
+        return Certificate(not t.fallback, t.worst_slack, 0, reason)
+    return Certificate(not t.fallback, t.worst_slack, t.tolerance, t.reason)
 
 
 def falls_back(p, q) -> bool | np.ndarray:

@@ -7,5 +7,7 @@ proven statements exactly, and asserts that the library's exact path agrees with
 transcription. ``python -m proofs`` runs every check; see ``proofs/README.md``.
 """
 
-#: The check modules, in the order of ``specsample.SCHEMES``.
-CHECKS = ("check_single", "check_rrs", "check_rrsw", "check_spechub", "check_kseq")
+#: The check modules: one per verifier, in the order of ``specsample.SCHEMES``, then the
+#: checks of other claims (the optimal-transport proofs ``ot_*`` are run by tests/lp).
+CHECKS = ("check_single", "check_rrs", "check_rrsw", "check_spechub", "check_kseq",
+          "check_data_buckets")

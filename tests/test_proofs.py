@@ -24,6 +24,7 @@ MINIMUM = {
     "check_rrsw": (1600, 4000),
     "check_spechub": (1500, 3500),
     "check_kseq": (2600, 38000),
+    "check_data_buckets": (850, 29000),  # (p, q) pairs, reductions
 }
 
 

@@ -1,21 +1,41 @@
 """specsample.gpu: torch verifiers, the token-tree decode loop, and Jacobi decoding.
 
-This subpackage (source folder ``gpu/``) imports the exact core and torch/transformers,
-never :mod:`specsample.lp`. It is device-agnostic: tensors stay on the device they come
-from.
+This subpackage (source folder ``gpu/``) imports the exact core, torch and transformers,
+never :mod:`specsample.lp`. It is device-agnostic: work happens on the device of the
+tensors or models it is given.
 
 Torch verifiers
     :data:`SCHEMES` maps each core scheme name to a torch module with
     ``draft(q, k, *, generator=None, uniforms=None, validate=True)`` and
     ``verify(p, q, drafts, *, generator=None, uniforms=None, validate=True)``, batched over
-    rows. On the same float64 uniforms they return the tokens and indices of the numpy core
-    (see :mod:`specsample.gpu._api` for shapes, uniforms and checks). ``verify`` returns a
-    :class:`specsample.Verdict` whose ``token`` and ``index`` are int64 tensors (N,).
+    rows, with the core's uniform layout. On the same float64 uniforms they return the
+    tokens and indices of the numpy core. ``verify`` returns a :class:`specsample.Verdict`
+    whose ``token`` and ``index`` are int64 tensors (N,). Shapes, uniforms and checks:
+    :mod:`specsample.gpu._api`.
+Decoding
+    :class:`SpeculativeDecoder` (token trees, :class:`Tree`) and :func:`jacobi_generate`
+    (Jacobi / CLLM), both for Hugging Face causal LMs at batch size 1.
 """
 
 from . import kseq, rrs, rrsw, single, spechub
+from .decode import DecodeResult, DecodeState, DecodeStats, SpeculativeDecoder
+from .jacobi import JacobiResult, JacobiStats, jacobi_generate
+from .schemes import SCHEMES
+from .tree import Tree
 
-#: Scheme name -> torch module, in the core's order (:data:`specsample.SCHEMES`).
-SCHEMES = {module.NAME: module for module in (single, rrs, rrsw, spechub, kseq)}
-
-__all__ = ["SCHEMES", "kseq", "rrs", "rrsw", "single", "spechub"]
+__all__ = [
+    "SCHEMES",
+    "DecodeResult",
+    "DecodeState",
+    "DecodeStats",
+    "JacobiResult",
+    "JacobiStats",
+    "SpeculativeDecoder",
+    "Tree",
+    "jacobi_generate",
+    "kseq",
+    "rrs",
+    "rrsw",
+    "single",
+    "spechub",
+]

@@ -28,6 +28,12 @@ Without replacement schemes (RRSw, SpecHub with ``k = 2``) need ``k`` tokens wit
 those schemes the draft distribution used for BOTH drafting and verification is
 ``(1 - DRAFT_FLOOR) q + DRAFT_FLOOR / V``. Any draft distribution gives an exact verifier,
 so this changes acceptance by at most ``DRAFT_FLOOR`` and exactness not at all.
+
+Vocabularies. Distributions live on the target's logits width ``V``; the draft's logits are
+sliced, or padded with probability 0, to ``V``. A token the draft cannot embed (an id past
+its embedding table, possible when its padded vocabulary is narrower than the target's) is
+shown to the draft as token 0. That only changes what the draft proposes, never the output
+law, since the verifiers are exact for any draft distribution.
 """
 
 from __future__ import annotations
@@ -251,6 +257,7 @@ class SpeculativeDecoder:
         self.validate = bool(validate)
         self._plan = _plan(self.tree)
         self._floor = any(self.scheme.min_support(k) > 1 for k, _ in self._plan.groups)
+        self._draft_inputs = int(draft.get_input_embeddings().weight.shape[0])
 
     # ------------------------------------------------------------ public API
     @torch.inference_mode()
@@ -297,6 +304,8 @@ class SpeculativeDecoder:
             for model, cache in ((self.target, target_cache), (self.draft, draft_cache)):
                 device = _hf.device_of(model)
                 ids = torch.tensor(tokens[:-1], device=device)
+                if model is self.draft:
+                    ids = self._draft_view(ids)
                 _hf.forward(model, ids, torch.arange(len(tokens) - 1, device=device), cache)
             tally.target_forwards += 1
             tally.draft_forwards += 1
@@ -327,7 +336,7 @@ class SpeculativeDecoder:
         pending = state.tokens[state.draft_length:]  # committed, not yet in the draft cache
         logits = _hf.forward(
             self.draft,
-            torch.tensor(pending, device=draft_device),
+            self._draft_view(torch.tensor(pending, device=draft_device)),
             torch.arange(state.draft_length, len(state.tokens), device=draft_device),
             state.draft_cache,
         )[-1:]
@@ -341,7 +350,7 @@ class SpeculativeDecoder:
                 )
                 logits = _hf.forward(
                     self.draft,
-                    node_tokens[list(level)].to(draft_device),
+                    self._draft_view(node_tokens[list(level)].to(draft_device)),
                     torch.full((len(level),), prefix + depth, device=draft_device),
                     state.draft_cache,
                     visible.to(draft_device),
@@ -448,6 +457,10 @@ class SpeculativeDecoder:
         return path, [*new, token_of[node]]  # residual sample, or the bonus at a leaf
 
     # ------------------------------------------------------------ helpers
+    def _draft_view(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Tokens as the draft reads them: ids beyond its embedding table become 0."""
+        return torch.where(tokens < self._draft_inputs, tokens, 0)
+
     def _vocab(self) -> int:
         return int(self.target.get_output_embeddings().weight.shape[0])
 

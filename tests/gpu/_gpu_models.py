@@ -56,3 +56,32 @@ def noisy_copy(model: Qwen2ForCausalLM, seed: int, *, noise: float, extra_vocab:
 def target_and_draft(attn: str = "sdpa", noise: float = 0.05, vocab: int = VOCAB):
     target = tiny_lm(0, vocab=vocab, attn=attn)
     return target, noisy_copy(target, 1, noise=noise, attn=attn)
+
+
+#: Prompt of the greedy and KV tests.
+PROMPT = torch.tensor([3, 1, 4, 1, 5])
+
+
+def greedy_reference(model, prompt: torch.Tensor, n: int, **kwargs) -> list[int]:
+    """The model's own greedy ``generate``: the n tokens after ``prompt`` (L,)."""
+    with torch.inference_mode():
+        out = model.generate(prompt[None], max_new_tokens=n, do_sample=False, **kwargs)
+    return out[0, prompt.numel():].tolist()
+
+
+def last_logits(model, tokens: list[int]) -> torch.Tensor:
+    """Next-token logits after ``tokens`` from a fresh forward (no cache)."""
+    with torch.inference_mode():
+        return model(torch.tensor(tokens)[None]).logits[0, -1]
+
+
+def two_token_law(model, prompt: list[int], temperature: float) -> dict[tuple[int, int], float]:
+    """Exact law of the first two tokens of autoregressive sampling at ``temperature``."""
+    with torch.inference_mode():
+        first = torch.softmax(model(torch.tensor(prompt)[None]).logits[0, -1] / temperature, -1)
+        law = {}
+        for a in range(first.numel()):
+            second = torch.softmax(model(torch.tensor([*prompt, a])[None]).logits[0, -1] / temperature, -1)
+            for b in range(second.numel()):
+                law[(a, b)] = float(first[a] * second[b])
+    return law

@@ -44,7 +44,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
+
+import specsample
+from specsample.scheme import Verdict
 
 from . import _hf, _sampling
 from .schemes import SCHEMES
@@ -52,6 +56,9 @@ from .tree import Tree
 
 #: Uniform mass mixed into the draft distribution of without-replacement schemes.
 DRAFT_FLOOR = 2.0**-40
+
+#: Implementations that can draft and verify inside the loop (see SpeculativeDecoder).
+VERIFIERS = ("auto", "torch", "core")
 
 
 @dataclass(frozen=True)
@@ -229,14 +236,31 @@ class SpeculativeDecoder:
     tree : str, sequence of int, or Tree
         ``"chain:d"``, ``"binary:d"``, ``"kary:k:d"``, children per level, or a
         :class:`~specsample.gpu.tree.Tree`. The root is the last committed token.
+    verifier : {"auto", "torch", "core"}
+        Which implementation drafts and verifies. ``"torch"``: :data:`specsample.gpu.SCHEMES`
+        on the target's device. ``"core"``: the numpy core's numba kernels on host copies
+        (:data:`specsample.SCHEMES`), fed the uniforms the torch path would draw from the
+        same generator, so both give the same tokens (the verifiers' parity tests). ``"auto"``
+        (default) takes ``"core"`` when the target is on the CPU, where the compiled kernels
+        are several times faster than torch's full-vocabulary passes, else ``"torch"``.
     validate : bool
-        Run the verifiers' value checks every step (one extra synchronisation per call).
-        Off by default: the probabilities are float64 softmax outputs, valid by construction.
+        Run the torch verifiers' value checks every step (one extra synchronisation per
+        call). Off by default: the probabilities are float64 softmax outputs, valid by
+        construction. The core path always checks its inputs.
 
     Only batch size 1 is supported.
     """
 
-    def __init__(self, target, draft, *, scheme: str = "spechub", tree="binary:3", validate: bool = False):
+    def __init__(
+        self,
+        target,
+        draft,
+        *,
+        scheme: str = "spechub",
+        tree="binary:3",
+        verifier: str = "auto",
+        validate: bool = False,
+    ):
         _hf.check_model(target, "target")
         _hf.check_model(draft, "draft")
         if scheme not in SCHEMES:
@@ -254,6 +278,7 @@ class SpeculativeDecoder:
                 f"scheme {scheme!r} takes at most k={max_k} drafts per node, but the tree has a node "
                 f"with {self.tree.max_children} children"
             )
+        self.verifier = resolve_verifier(verifier, _hf.device_of(target))
         self.validate = bool(validate)
         self._plan = _plan(self.tree)
         self._floor = any(self.scheme.min_support(k) > 1 for k, _ in self._plan.groups)
@@ -382,11 +407,11 @@ class SpeculativeDecoder:
                 tally.accepts[depth] += depth < len(path)
         tally.accepted[len(path)] += 1
 
-        keep = [*range(prefix), *(prefix + n for n in [0, *path])]
-        _hf.keep_positions(state.target_cache, torch.tensor(keep, device=device))
+        kept_nodes = torch.tensor([0, *path])  # target cache: prefix, then nodes by index
+        _hf.keep_positions(state.target_cache, torch.cat([torch.arange(prefix), prefix + kept_nodes]).to(device))
         fed = [0, *(n for n in path if tree.children[n])]  # the root and the path's internal nodes
-        keep = [*range(prefix), *(prefix + plan.rank[n] for n in fed)]
-        _hf.keep_positions(state.draft_cache, torch.tensor(keep, device=draft_device))
+        kept_rows = torch.tensor([plan.rank[n] for n in fed])  # draft cache: prefix, then by rank
+        _hf.keep_positions(state.draft_cache, torch.cat([torch.arange(prefix), prefix + kept_rows]).to(draft_device))
         state.draft_length = prefix + len(fed)
         state.tokens.extend(new)
         tally.verify_seconds += clock.lap()
@@ -409,7 +434,7 @@ class SpeculativeDecoder:
             if temperature == 0.0:
                 drafts = torch.topk(scores[members], k, dim=-1).indices  # (m, k), distinct
             else:
-                drafts = self.scheme.draft(q[members], k, generator=generator, validate=self.validate)
+                drafts = self._draft_rows(q[members], k, generator)
             node_tokens[kids] = drafts.reshape(-1)
 
     def _walk_greedy(self, node_tokens, target_logits) -> tuple[list[int], list[int]]:
@@ -432,9 +457,7 @@ class SpeculativeDecoder:
         for k, nodes in plan.groups:
             rows = [plan.rank[i] for i in nodes]
             kids = torch.tensor([list(tree.children[i]) for i in nodes], device=p.device)  # (m, k)
-            v = self.scheme.verify(
-                p[list(nodes)], draft_rows[rows], node_tokens[kids], generator=generator, validate=self.validate
-            )
+            v = self._verify_rows(p[list(nodes)], draft_rows[rows], node_tokens[kids], generator)
             verdicts[k] = (nodes, v.token, v.index)
         leaves = list(plan.leaves)
         u = torch.rand(len(leaves), generator=generator, dtype=torch.float64, device=p.device)
@@ -456,6 +479,12 @@ class SpeculativeDecoder:
             path.append(node)
         return path, [*new, token_of[node]]  # residual sample, or the bonus at a leaf
 
+    def _draft_rows(self, q: torch.Tensor, k: int, generator) -> torch.Tensor:
+        return draft_rows(self.scheme_name, q, k, generator, verifier=self.verifier, validate=self.validate)
+
+    def _verify_rows(self, p, q, drafts, generator) -> Verdict:
+        return verify_rows(self.scheme_name, p, q, drafts, generator, verifier=self.verifier, validate=self.validate)
+
     # ------------------------------------------------------------ helpers
     def _draft_view(self, tokens: torch.Tensor) -> torch.Tensor:
         """Tokens as the draft reads them: ids beyond its embedding table become 0."""
@@ -474,6 +503,40 @@ class SpeculativeDecoder:
         if not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator; got {type(generator).__name__}")
         return generator
+
+
+def resolve_verifier(verifier: str, device: torch.device) -> str:
+    """``"auto"`` -> ``"core"`` on the CPU, ``"torch"`` elsewhere; checks the name."""
+    if verifier not in VERIFIERS:
+        raise ValueError(f"verifier must be one of {VERIFIERS}; got {verifier!r}")
+    if verifier == "auto":
+        return "core" if device.type == "cpu" else "torch"
+    return verifier
+
+
+def draft_rows(scheme: str, q: torch.Tensor, k: int, generator, *, verifier: str, validate: bool) -> torch.Tensor:
+    """The scheme's drafts (m, k) for the rows of ``q`` (m, V), by ``verifier`` ("torch" or
+    "core"). Both consume ``torch.rand((m, k), generator=generator, dtype=float64)``."""
+    if verifier == "torch":
+        return SCHEMES[scheme].draft(q, k, generator=generator, validate=validate)
+    u = torch.rand((q.shape[0], k), generator=generator, dtype=torch.float64, device=q.device)
+    drafts = specsample.SCHEMES[scheme].draft(_host(q), k, uniforms=_host(u))
+    return torch.from_numpy(drafts).to(q.device)
+
+
+def verify_rows(scheme: str, p, q, drafts, generator, *, verifier: str, validate: bool) -> Verdict:
+    """The scheme's verdicts for rows of ``p``, ``q`` (m, V) and ``drafts`` (m, k), by
+    ``verifier``. Both consume ``torch.rand((m, k + 1), generator=generator, dtype=float64)``."""
+    if verifier == "torch":
+        return SCHEMES[scheme].verify(p, q, drafts, generator=generator, validate=validate)
+    u = torch.rand((drafts.shape[0], drafts.shape[1] + 1), generator=generator, dtype=torch.float64,
+                   device=p.device)
+    v = specsample.SCHEMES[scheme].verify(_host(p), _host(q), _host(drafts), uniforms=_host(u))
+    return Verdict(torch.from_numpy(v.token).to(p.device), torch.from_numpy(v.index).to(p.device))
+
+
+def _host(x: torch.Tensor) -> np.ndarray:
+    return x.detach().to("cpu").numpy()
 
 
 # ---------------------------------------------------------------- argument checks

@@ -35,8 +35,16 @@ from dataclasses import dataclass
 
 import torch
 
-from . import _hf, single
-from .decode import _Clock, _eos_set, _positive_int, _prompt, _temperature
+from . import _hf
+from .decode import (
+    _Clock,
+    _eos_set,
+    _positive_int,
+    _prompt,
+    _temperature,
+    resolve_verifier,
+    verify_rows,
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,7 @@ def jacobi_generate(
     temperature: float = 0.0,
     generator: torch.Generator | None = None,
     eos_token_id: int | Iterable[int] | None = None,
+    verifier: str = "auto",
 ) -> JacobiResult:
     """Generate up to ``max_new_tokens`` tokens after ``input_ids`` by Jacobi iteration.
 
@@ -115,12 +124,17 @@ def jacobi_generate(
     eos_token_id : int or iterable of int, optional
         Stop after any of these (included in the output); defaults to the model's
         ``generation_config.eos_token_id``; ``()`` never stops early.
+    verifier : {"auto", "torch", "core"}
+        Which single-draft verifier checks the guesses in sampling mode (as in
+        :class:`~specsample.gpu.SpeculativeDecoder`: same tokens either way; ``"auto"``
+        takes the numpy core on the CPU).
     """
     _hf.check_model(model, "model")
     block_size = _positive_int(block_size, "block_size")
     max_new_tokens = _positive_int(max_new_tokens, "max_new_tokens")
     temperature = _temperature(temperature)
     device = _hf.device_of(model)
+    verifier = resolve_verifier(verifier, device)
     if temperature > 0.0 and generator is None:
         generator = torch.Generator(device=device)
         generator.seed()
@@ -160,7 +174,7 @@ def jacobi_generate(
                 commit = best[: min(agreed + 1, n)]
                 following = best[len(commit):]
             else:
-                commit, following, agreed = _verify_guesses(logits, guess, temperature, generator)
+                commit, following, agreed = _verify_guesses(logits, guess, temperature, generator, verifier)
             fast_forwarded += len(commit) - 1
             stationary += sum(
                 previous.get(start + 1 + i) == guess[i] for i in range(min(agreed, len(commit)))
@@ -193,7 +207,7 @@ def _leading_matches(guess: list[int], best: list[int]) -> int:
     return m
 
 
-def _verify_guesses(logits, guess, temperature, generator) -> tuple[list[int], list[int], int]:
+def _verify_guesses(logits, guess, temperature, generator, verifier) -> tuple[list[int], list[int], int]:
     """Verify the guesses in order as deterministic drafts (one batched k = 1 call).
 
     Returns the committed tokens, the next guesses for the rest of the block, and the number
@@ -202,7 +216,7 @@ def _verify_guesses(logits, guess, temperature, generator) -> tuple[list[int], l
     p = torch.softmax(logits.to(torch.float64) / temperature, dim=-1)  # (n, V)
     drafts = torch.tensor(guess, device=p.device)[:, None]  # (n, 1)
     point = torch.zeros_like(p).scatter_(1, drafts, 1.0)  # q = delta at each guess
-    verdict = single.verify(p, point, drafts, generator=generator, validate=False)
+    verdict = verify_rows("single", p, point, drafts, generator, verifier=verifier, validate=False)
     index = verdict.index.tolist()
     accepted = _leading_matches(index, [0] * len(index))
     if accepted == len(guess):

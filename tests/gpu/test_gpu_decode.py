@@ -165,7 +165,7 @@ def _check_first_two_tokens(scheme, tree, runs, temperature=0.9):
     target = tiny_lm(0, vocab=8)
     draft = noisy_copy(target, 1, noise=0.1, extra_vocab=3)
     law = two_token_law(target, [3], temperature)
-    decoder = SpeculativeDecoder(target, draft, scheme=scheme, tree=tree)
+    decoder = SpeculativeDecoder(target, draft, scheme=scheme, tree=tree, verifier="torch")
     generator = torch.Generator().manual_seed(zlib.crc32(f"{scheme}{tree}".encode()))
     samples = [
         tuple(decoder.generate(torch.tensor([3]), max_new_tokens=2, temperature=temperature,
@@ -181,15 +181,29 @@ def test_sampling_first_two_tokens_follow_the_targets_law(scheme, tree):
     _check_first_two_tokens(scheme, tree, runs=300)
 
 
+SLOW_SAMPLING_CASES = [("single", "chain:3")] + [
+    (scheme, tree) for scheme in ("rrs", "rrsw", "spechub", "kseq") for tree in ("binary:3", (2, 1, 2))
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("scheme", list(SCHEMES))
-@pytest.mark.parametrize("tree", ["chain:3", "binary:3", "kary:3:2", (2, 1, 2)], ids=str)
+@pytest.mark.parametrize(("scheme", "tree"), SLOW_SAMPLING_CASES, ids=str)
 def test_sampling_first_two_tokens_follow_the_targets_law_many_runs(scheme, tree):
-    if scheme == "single" and tree != "chain:3":
-        pytest.skip("single takes one draft per node")
-    if scheme == "spechub" and tree == "kary:3:2":
-        pytest.skip("SpecHub takes at most two drafts per node")
-    _check_first_two_tokens(scheme, tree, runs=4000, temperature=0.7)
+    _check_first_two_tokens(scheme, tree, runs=2000, temperature=0.7)
+
+
+@pytest.mark.parametrize(("scheme", "tree"), [*SAMPLING_CASES, ("rrsw", "binary:3"), ("kseq", (2, 1, 2))], ids=str)
+def test_torch_and_core_verifiers_generate_the_same_tokens(scheme, tree):
+    """The decode loop's two verifier paths consume the generator identically and agree
+    token for token (the torch path with its value checks on, which must not fire)."""
+    target, draft = target_and_draft()
+    out = {}
+    for verifier, validate in (("torch", True), ("core", False)):
+        decoder = SpeculativeDecoder(target, draft, scheme=scheme, tree=tree, verifier=verifier, validate=validate)
+        result = decoder.generate(PROMPT, max_new_tokens=30, temperature=0.8,
+                                  generator=torch.Generator().manual_seed(9))
+        out[verifier] = result.tokens.tolist()
+    assert out["torch"] == out["core"]
 
 
 def test_the_sampling_check_detects_a_biased_sampler():
@@ -227,6 +241,8 @@ def test_bad_decoder_arguments_raise():
         SpeculativeDecoder(_FlashModel(), draft)
     with pytest.raises(TypeError, match="target must be"):
         SpeculativeDecoder("Qwen/Qwen2.5-1.5B", draft)
+    with pytest.raises(ValueError, match="verifier must be one of"):
+        SpeculativeDecoder(target, draft, verifier="numba")
     decoder = SpeculativeDecoder(target, draft)
     cases = [
         ({"temperature": -0.5}, ValueError, "temperature must be finite"),

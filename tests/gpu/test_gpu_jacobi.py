@@ -59,10 +59,20 @@ def test_sampling_jacobi_first_two_tokens_follow_the_models_law():
     generator = torch.Generator().manual_seed(20)
     samples = [
         tuple(jacobi_generate(model, torch.tensor([5, 3]), block_size=3, max_new_tokens=2, temperature=0.9,
-                              generator=generator).tokens.tolist())
+                              generator=generator, verifier="torch").tokens.tolist())
         for _ in range(400)
     ]
     assert_follows(samples, law, budget=BUDGET)
+
+
+def test_sampling_jacobi_gives_the_same_tokens_with_torch_and_core_verifiers():
+    model = tiny_lm(0)
+    out = [
+        jacobi_generate(model, PROMPT, block_size=6, max_new_tokens=30, temperature=0.8,
+                        generator=torch.Generator().manual_seed(3), verifier=verifier).tokens.tolist()
+        for verifier in ("torch", "core")
+    ]
+    assert out[0] == out[1]
 
 
 @pytest.mark.slow
@@ -73,7 +83,7 @@ def test_sampling_jacobi_first_two_tokens_follow_the_models_law_many_runs(block_
     generator = torch.Generator().manual_seed(block_size)
     samples = [
         tuple(jacobi_generate(model, torch.tensor([5, 3]), block_size=block_size, max_new_tokens=2,
-                              temperature=0.7, generator=generator).tokens.tolist())
+                              temperature=0.7, generator=generator, verifier="torch").tokens.tolist())
         for _ in range(5000)
     ]
     assert_follows(samples, law, budget=BUDGET)

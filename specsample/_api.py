@@ -14,16 +14,16 @@ from fractions import Fraction
 import numpy as np
 
 from specsample import _checks
-from specsample._checks import RowStats
 from specsample.scheme import Verdict
 
 
 @dataclass(frozen=True)
 class DraftCall:
-    """A checked ``draft`` call. ``q`` is 2-D (1 or ``n`` rows); ``u`` is ``(n, k)``."""
+    """A checked ``draft`` call. ``q`` is 2-D (1 or ``n`` rows) with row sums ``sq``;
+    ``u`` is ``(n, k)``."""
 
     q: np.ndarray
-    stats: RowStats
+    sq: np.ndarray
     k: int
     u: np.ndarray
     batched: bool
@@ -32,12 +32,13 @@ class DraftCall:
 @dataclass(frozen=True)
 class VerifyCall:
     """A checked ``verify`` call. ``p``, ``q`` are 2-D (1 or ``B`` rows); ``drafts`` is
-    ``(B, k)``; ``u`` is ``(B, k + 1)``: one uniform per draft test and one for a residual."""
+    ``(B, k)``; ``u`` is ``(B, k + 1)``: one uniform per draft test and one for a residual.
+    ``sp``, ``sq`` are the row sums of ``p`` and ``q``."""
 
     p: np.ndarray
     q: np.ndarray
-    pstats: RowStats
-    qstats: RowStats
+    sp: np.ndarray
+    sq: np.ndarray
     drafts: np.ndarray
     u: np.ndarray
     batched: bool
@@ -55,14 +56,16 @@ def check_k(k, scheme: str, max_k: int | None) -> int:
     return k
 
 
-def _check_support(stats: RowStats, k: int, scheme: str, need: int) -> None:
-    short = np.flatnonzero(stats.support < need)
+def _check_support(q2: np.ndarray, k: int, scheme: str, need: int) -> None:
+    if need <= 1:
+        return
+    support = _checks.support(q2)
+    short = np.flatnonzero(support < need)
     if short.size:
         r = int(short[0])
         raise ValueError(
             f"{scheme} with k={k} needs q to give positive probability to at least {need} "
-            f"tokens; q{'[' + str(r) + ']' if stats.support.size > 1 else ''} has "
-            f"{int(stats.support[r])}"
+            f"tokens; q{'[' + str(r) + ']' if support.size > 1 else ''} has {int(support[r])}"
         )
 
 
@@ -70,7 +73,7 @@ def prepare_draft(
     q, k, rng, uniforms, size, *, scheme: str, max_k: int | None, min_support: Callable[[int], int]
 ) -> DraftCall:
     """Check a ``draft(q, k, rng=..., uniforms=..., size=...)`` call."""
-    q, stats = _checks.probs(q, "q")
+    q, sq = _checks.probs(q, "q")
     k = check_k(k, scheme, max_k)
     if size is not None:
         size = _checks.count(size, "size")
@@ -82,9 +85,9 @@ def prepare_draft(
         n = size
     else:
         raise ValueError(f"size={size} disagrees with q's {q2.shape[0]} rows (give 1 row or {size})")
-    _check_support(stats, k, scheme, min_support(k))
+    _check_support(q2, k, scheme, min_support(k))
     u = _checks.randomness(rng, uniforms, (n, k) if batched else (k,))
-    return DraftCall(q=q2, stats=stats, k=k, u=u.reshape(n, k), batched=batched)
+    return DraftCall(q=q2, sq=sq, k=k, u=u.reshape(n, k), batched=batched)
 
 
 def prepare_verify(
@@ -96,15 +99,15 @@ def prepare_verify(
     *,
     scheme: str,
     max_k: int | None,
-    check_tuples: Callable[[np.ndarray, np.ndarray, RowStats], None] | None = None,
+    check_tuples: Callable[[np.ndarray, np.ndarray], None] | None = None,
 ) -> VerifyCall:
     """Check a ``verify(p, q, drafts, rng=..., uniforms=...)`` call.
 
-    ``check_tuples(q2, drafts2, qstats)`` raises ``ValueError`` for draft tuples outside the
+    ``check_tuples(q2, drafts2)`` raises ``ValueError`` for draft tuples outside the
     scheme's draft law (for example a repeated token for a without-replacement scheme).
     """
-    p, pstats = _checks.probs(p, "p")
-    q, qstats = _checks.probs(q, "q")
+    p, sp = _checks.probs(p, "p")
+    q, sq = _checks.probs(q, "q")
     if p.shape[-1] != q.shape[-1]:
         raise ValueError(f"p has {p.shape[-1]} tokens but q has {q.shape[-1]}")
     vocab = p.shape[-1]
@@ -130,25 +133,19 @@ def prepare_verify(
     for name, arr in (("p", p2), ("q", q2)):
         if arr.shape[0] not in (1, rows):
             raise ValueError(f"{name} has {arr.shape[0]} rows but drafts has {rows} (give 1 or {rows})")
-    qrow = np.zeros(rows, np.int64) if q2.shape[0] == 1 else np.arange(rows)
-    drafted = q2[qrow[:, None], d2]
-    zero = np.argwhere(drafted <= 0.0)
-    if zero.size:
-        b, j = (int(v) for v in zero[0])
-        where = f"drafts[{b}, {j}]" if batched else f"drafts[{j}]"
-        raise ValueError(f"{where} = {int(d2[b, j])} has q = 0: that token cannot have been drafted")
+    _checks.drafted(q2, d2, batched=batched)
     if check_tuples is not None:
-        check_tuples(q2, d2, qstats)
+        check_tuples(q2, d2)
     u = _checks.randomness(rng, uniforms, (rows, k + 1) if batched else (k + 1,))
     return VerifyCall(
-        p=p2, q=q2, pstats=pstats, qstats=qstats, drafts=d2, u=u.reshape(rows, k + 1), batched=batched
+        p=p2, q=q2, sp=sp, sq=sq, drafts=d2, u=u.reshape(rows, k + 1), batched=batched
     )
 
 
 def distinct_tuples(scheme: str):
     """A ``check_tuples`` for schemes whose drafts are distinct tokens."""
 
-    def check(q2, d2, qstats):
+    def check(q2, d2):
         if d2.shape[1] < 2:
             return
         srt = np.sort(d2, axis=1)
@@ -198,8 +195,8 @@ def law_inputs(p, q) -> LawInputs:
     else:
         arrs = []
         for name, x in given:
-            arr, stats = _checks.probs(x, name, ndims=(1,))
-            arrs.append(arr / stats.total[0])
+            arr, total = _checks.probs(x, name, ndims=(1,))
+            arrs.append(arr / total[0])
     if len(arrs) == 2 and arrs[0].shape != arrs[1].shape:
         raise ValueError(f"p has {arrs[0].shape[0]} tokens but q has {arrs[1].shape[0]}")
     return LawInputs(p=arrs[0] if p is not None else None, q=arrs[-1], exact=all(exact))
@@ -215,10 +212,7 @@ def law_drafts(drafts, inputs: LawInputs, scheme: str, max_k: int | None, check_
         if inputs.q[t] <= 0:
             raise ValueError(f"drafts[{j}] = {int(t)} has q = 0: that token cannot have been drafted")
     if check_tuples is not None:
-        qf = np.asarray(inputs.q, dtype=np.float64)[None, :]
-        support = np.array([np.count_nonzero(qf)])
-        hub = np.array([_first_argmax(inputs.q)])
-        check_tuples(qf, d[None, :], RowStats(total=np.ones(1), hub=hub, rest=np.zeros(1), support=support))
+        check_tuples(inputs.q[None, :], d[None, :])
     return d
 
 

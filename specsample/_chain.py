@@ -35,8 +35,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from specsample import _sampling
 from specsample._api import LawInputs, VerifyCall
 from specsample.scheme import Verdict
+
+#: Below this q-mass of undrafted tokens, RRSw sums that mass afresh instead of taking
+#: ``1 - q(drafted)`` (which would keep less than ~1e-13 relative precision).
+ALLOWED_RESUM = 1e-3
 
 
 # ---------------------------------------------------------------- numba kernel
@@ -49,42 +54,70 @@ def _in_prefix(i, x, m):
 
 
 @numba.njit(cache=True)
+def _residual_mass(p, q, ip, iq, c):
+    """Lane sum of ``(p_hat - c q_hat)+`` (p_hat = p * ip, q_hat = q * iq)."""
+    vocab = p.shape[0]
+    body = vocab - vocab % _sampling.LANES
+    acc = np.zeros(_sampling.LANES)
+    for b in range(0, body, _sampling.LANES):
+        for lane in range(_sampling.LANES):
+            i = b + lane
+            acc[lane] += max(p[i] * ip - c * (q[i] * iq), 0.0)
+    t = _sampling.finish_lanes(acc)
+    for i in range(body, vocab):
+        t += max(p[i] * ip - c * (q[i] * iq), 0.0)
+    return t
+
+
+@numba.njit(cache=True)
+def _undrafted_mass(q, iq, x, m):
+    """Lane sum of ``q_hat`` over the tokens not in ``x[:m]`` (0.0 added for drafted ones)."""
+    vocab = q.shape[0]
+    body = vocab - vocab % _sampling.LANES
+    acc = np.zeros(_sampling.LANES)
+    for b in range(0, body, _sampling.LANES):
+        for lane in range(_sampling.LANES):
+            i = b + lane
+            acc[lane] += 0.0 if _in_prefix(i, x, m) else q[i] * iq
+    t = _sampling.finish_lanes(acc)
+    for i in range(body, vocab):
+        t += 0.0 if _in_prefix(i, x, m) else q[i] * iq
+    return t
+
+
+@numba.njit(cache=True)
 def _chain_row(p, q, sp, sq, x, u, without_replacement):
     vocab = p.shape[0]
     k = x.shape[0]
+    ip = 1.0 / sp
+    iq = 1.0 / sq
     c = 0.0
     mass = 1.0
     allowed = 1.0
+    drafted = 0.0
     for j in range(k):
         t = x[j]
-        pj = p[t] / sp
-        qj = q[t] / sq
-        rj = pj - c * qj
-        if rj < 0.0:
-            rj = 0.0
-        rj = rj / mass
+        pj = p[t] * ip
+        qj = q[t] * iq
+        rj = max(pj - c * qj, 0.0) / mass
         sj = qj / allowed
         if u[j] < rj / sj:
             return t, j
         c = c + mass / allowed
-        new_mass = 0.0
-        new_allowed = 0.0
-        for i in range(vocab):
-            v = p[i] / sp - c * (q[i] / sq)
-            if v > 0.0:
-                new_mass += v
-            if without_replacement and not _in_prefix(i, x, j + 1):
-                new_allowed += q[i] / sq
+        new_mass = _residual_mass(p, q, ip, iq, c)
         if not new_mass > 0.0:
             return t, j  # rounding guard (module docstring)
         mass = new_mass
         if without_replacement:
-            allowed = new_allowed
+            drafted += qj
+            allowed = 1.0 - drafted
+            if not allowed >= ALLOWED_RESUM:
+                allowed = _undrafted_mass(q, iq, x, j + 1)
     target = u[k] * mass
     cum = 0.0
     last = -1
     for i in range(vocab):
-        v = p[i] / sp - c * (q[i] / sq)
+        v = max(p[i] * ip - c * (q[i] * iq), 0.0)
         if v > 0.0:
             cum += v
             last = i
@@ -115,9 +148,11 @@ def chain_rows(p, q, sp, sq, drafts, u, without_replacement):
 # ---------------------------------------------------------------- numpy reference
 def chain_row_numpy(p, q, sp, sq, x, u, without_replacement: bool) -> tuple[int, int]:
     """One-row plain-numpy form of :func:`chain_rows` (same arithmetic, same order)."""
-    p_hat = p / sp
-    q_hat = q / sq
-    c, mass, allowed = 0.0, 1.0, 1.0
+    ip = 1.0 / sp
+    iq = 1.0 / sq
+    p_hat = p * ip
+    q_hat = q * iq
+    c, mass, allowed, drafted = 0.0, 1.0, 1.0, 0.0
     keep = np.ones(p.shape[0], dtype=bool)
     for j, t in enumerate(x):
         r_t = max(p_hat[t] - c * q_hat[t], 0.0) / mass
@@ -125,14 +160,16 @@ def chain_row_numpy(p, q, sp, sq, x, u, without_replacement: bool) -> tuple[int,
         if u[j] < r_t / s_t:
             return int(t), j
         c = c + mass / allowed
-        residual = np.maximum(p_hat - c * q_hat, 0.0)
-        new_mass = np.cumsum(residual)[-1]
+        new_mass = _sampling.lane_sum(np.maximum(p_hat - c * q_hat, 0.0))
         if not new_mass > 0.0:
             return int(t), j
         mass = new_mass
         if without_replacement:
             keep[t] = False
-            allowed = np.cumsum(np.where(keep, q_hat, 0.0))[-1]
+            drafted += q_hat[t]
+            allowed = 1.0 - drafted
+            if not allowed >= ALLOWED_RESUM:
+                allowed = _sampling.lane_sum(np.where(keep, q_hat, 0.0))
     residual = np.maximum(p_hat - c * q_hat, 0.0)
     cum = np.cumsum(residual)
     i = int(np.searchsorted(cum, u[-1] * mass, side="right"))
@@ -145,12 +182,12 @@ def verdict(call: VerifyCall, *, without_replacement: bool) -> Verdict:
     """Run a checked call through the kernel (batched) or the numpy reference (one row)."""
     if call.batched:
         tok, idx = chain_rows(
-            call.p, call.q, call.pstats.total, call.qstats.total, call.drafts, call.u,
+            call.p, call.q, call.sp, call.sq, call.drafts, call.u,
             without_replacement,
         )
     else:
         tok, idx = chain_row_numpy(
-            call.p[0], call.q[0], call.pstats.total[0], call.qstats.total[0], call.drafts[0],
+            call.p[0], call.q[0], call.sp[0], call.sq[0], call.drafts[0],
             call.u[0], without_replacement,
         )
     return call.verdict(tok, idx)

@@ -16,7 +16,6 @@ upcast to float64 before any residual is formed.
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numba
@@ -31,79 +30,42 @@ PROB_SUM_TOL = 1e-3
 #: Largest number of tuples a ``draft_law`` may enumerate before it refuses.
 MAX_LAW_TUPLES = 2_000_000
 
-_OK, _NAN, _NEG, _INF = 0, 1, 2, 3
+@numba.njit(cache=True, fastmath={"reassoc"})
+def _scan_rows(x, tol):  # x: (R, V) float64
+    """Row sums, and the first row that is not a probability vector (-1 if none).
 
-
-@dataclass(frozen=True)
-class RowStats:
-    """Per-row facts gathered by the validating scan (each array has one entry per row).
-
-    ``total`` is the sequential sum of the row; ``hub`` its first argmax; ``rest`` the sum
-    of every entry but the hub's; ``support`` the number of positive entries.
+    One vectorised pass per row with two float reductions: the sum (a NaN or an infinite
+    entry makes it non-finite) and the sum of ``min(v, 0)`` (negative exactly when an entry
+    is negative: negative terms never cancel). Reassociation lets both vectorise; the sums
+    are still deterministic for given input, and every path of the library takes its row
+    sums from here, so they agree bit for bit.
     """
-
-    total: np.ndarray
-    hub: np.ndarray
-    rest: np.ndarray
-    support: np.ndarray
-
-
-@numba.njit(cache=True)
-def _scan_rows(x):  # x: (R, V) float64
     rows, vocab = x.shape
-    status = np.zeros(rows, np.int64)
-    where = np.full(rows, -1, np.int64)
     total = np.zeros(rows)
-    hub = np.zeros(rows, np.int64)
-    rest = np.zeros(rows)
-    support = np.zeros(rows, np.int64)
+    first_bad = -1
     for r in range(rows):
         s = 0.0
-        best = -1.0
-        arg = -1
-        others = 0.0
-        nnz = 0
+        neg = 0.0
         for i in range(vocab):
             v = x[r, i]
-            if v != v:
-                status[r] = _NAN
-                where[r] = i
-                break
-            if v < 0.0:
-                status[r] = _NEG
-                where[r] = i
-                break
-            if v == np.inf:
-                status[r] = _INF
-                where[r] = i
-                break
             s += v
-            if v > 0.0:
-                nnz += 1
-            if v > best:
-                if arg >= 0:
-                    others += best
-                best = v
-                arg = i
-            else:
-                others += v
+            neg += min(v, 0.0)
         total[r] = s
-        hub[r] = arg
-        rest[r] = others
-        support[r] = nnz
-    return status, where, total, hub, rest, support
+        if first_bad < 0 and (neg < 0.0 or not abs(s - 1.0) <= tol):
+            first_bad = r
+    return total, first_bad
 
 
 def _row_label(name: str, row: int, rows: int) -> str:
     return f"{name}[{row}]" if rows > 1 else name
 
 
-def probs(x, name: str, *, ndims: tuple[int, ...] = (1, 2)) -> tuple[np.ndarray, RowStats]:
+def probs(x, name: str, *, ndims: tuple[int, ...] = (1, 2)) -> tuple[np.ndarray, np.ndarray]:
     """Check a floating-point probability vector (or a batch of them, one per row).
 
-    Returns the float64 C-contiguous array and its :class:`RowStats`. Raises ``TypeError``
-    for non-numeric input and ``ValueError`` for a bad shape, a NaN, infinite or negative
-    entry, or a sum more than :data:`PROB_SUM_TOL` from 1.
+    Returns the float64 C-contiguous array and its row sums (shape (rows,); a 1-D input is one
+    row). Raises ``TypeError`` for non-numeric input and ``ValueError`` for a bad shape, a
+    NaN, infinite or negative entry, or a sum more than :data:`PROB_SUM_TOL` from 1.
     """
     arr = _real_array(x, name)
     if arr.ndim not in ndims:
@@ -113,23 +75,48 @@ def probs(x, name: str, *, ndims: tuple[int, ...] = (1, 2)) -> tuple[np.ndarray,
         raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least one token")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     rows2d = arr.reshape(-1, arr.shape[-1])
-    status, where, total, hub, rest, support = _scan_rows(rows2d)
-    bad = np.flatnonzero(status)
-    if bad.size:
-        r = int(bad[0])
-        i = int(where[r])
-        what = {_NAN: "NaN", _NEG: "a negative entry", _INF: "an infinite entry"}[int(status[r])]
-        label = _row_label(name, r, rows2d.shape[0])
-        raise ValueError(f"{label} has {what} at token {i}: {rows2d[r, i]!r}")
-    off = np.flatnonzero(np.abs(total - 1.0) > PROB_SUM_TOL)
-    if off.size:
-        r = int(off[0])
-        label = _row_label(name, r, rows2d.shape[0])
-        raise ValueError(
-            f"{label} sums to {total[r]!r}, more than PROB_SUM_TOL={PROB_SUM_TOL} from 1; "
-            "pass probabilities (softmax of the logits), not logits or counts"
-        )
-    return arr, RowStats(total=total, hub=hub, rest=rest, support=support)
+    total, bad = _scan_rows(rows2d, PROB_SUM_TOL)
+    if bad >= 0:
+        _explain(rows2d[bad], total[bad], _row_label(name, bad, rows2d.shape[0]))
+    return arr, total
+
+
+def _explain(row: np.ndarray, total: float, label: str) -> None:
+    """Raise the ValueError that says what is wrong with a row the scan rejected."""
+    broken = np.flatnonzero(~(np.isfinite(row) & (row >= 0.0)))
+    if broken.size:
+        i = int(broken[0])
+        if np.isnan(row[i]):
+            what = "NaN"
+        elif np.isinf(row[i]):
+            what = "an infinite entry"
+        else:
+            what = "a negative entry"
+        raise ValueError(f"{label} has {what} at token {i}: {float(row[i])!r}")
+    raise ValueError(
+        f"{label} sums to {float(total)!r}, more than PROB_SUM_TOL={PROB_SUM_TOL} from 1; "
+        "pass probabilities (softmax of the logits), not logits or counts"
+    )
+
+
+def hub_and_rest(q2: np.ndarray, total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``q2``: the hub (first argmax) and the mass of every other token.
+
+    The rest is ``total - q[hub]`` unless that subtraction would lose more than ~1e-13 of its
+    relative precision (rest below 1e-3 of the total); then it is summed afresh.
+    """
+    hub = np.argmax(q2, axis=1).astype(np.int64)
+    rest = total - q2[np.arange(q2.shape[0]), hub]
+    for r in np.flatnonzero(rest < 1e-3 * total):
+        others = q2[r].copy()
+        others[hub[r]] = 0.0
+        rest[r] = others.sum()
+    return hub, rest
+
+
+def support(q2: np.ndarray) -> np.ndarray:
+    """Number of positive entries in each row of ``q2``."""
+    return np.count_nonzero(q2 > 0.0, axis=1)
 
 
 def _real_array(x, name: str) -> np.ndarray:
@@ -139,9 +126,7 @@ def _real_array(x, name: str) -> np.ndarray:
         arr = np.asarray(x)
     except (ValueError, TypeError) as exc:  # ragged nested sequences
         raise TypeError(f"{name} must be a rectangular array of real numbers: {exc}") from None
-    if arr.dtype == np.bool_ or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
+    if arr.dtype.kind not in "fiu":
         hint = ""
         if arr.dtype == object and any(isinstance(v, Fraction) for v in arr.ravel()[:64]):
             hint = "; Fraction inputs are accepted by output_law, acceptance_rate and draft_law"
@@ -226,6 +211,32 @@ def randomness(rng, uniforms, shape: tuple[int, ...]) -> np.ndarray:
     return arr
 
 
+@numba.njit(cache=True)
+def _drafted_problem(q2, d2):
+    """First (row, position, code) of a draft token that is out of range (1) or has q = 0
+    (2), or (-1, -1, 0). ``q2`` has 1 row or one row per row of ``d2``."""
+    vocab = q2.shape[1]
+    for b in range(d2.shape[0]):
+        r = 0 if q2.shape[0] == 1 else b
+        for j in range(d2.shape[1]):
+            t = d2[b, j]
+            if t < 0 or t >= vocab:
+                return b, j, 1
+            if not q2[r, t] > 0.0:
+                return b, j, 2
+    return -1, -1, 0
+
+
+def drafted(q2: np.ndarray, d2: np.ndarray, *, batched: bool) -> None:
+    """Check that every draft token in ``d2`` (B, k) is in range and has ``q > 0``."""
+    b, j, code = _drafted_problem(q2, d2)
+    if code:
+        where = f"drafts[{b}, {j}]" if batched else f"drafts[{j}]"
+        if code == 1:
+            raise ValueError(f"{where} = {int(d2[b, j])} is outside [0, {q2.shape[1]})")
+        raise ValueError(f"{where} = {int(d2[b, j])} has q = 0: that token cannot have been drafted")
+
+
 def tokens(drafts, vocab: int, name: str = "drafts") -> np.ndarray:
     """Check an array of token ids: integers (not bool, not float) in ``[0, vocab)``.
 
@@ -237,7 +248,7 @@ def tokens(drafts, vocab: int, name: str = "drafts") -> np.ndarray:
         arr = np.asarray(drafts)
     except (ValueError, TypeError) as exc:
         raise TypeError(f"{name} must be a rectangular integer array: {exc}") from None
-    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+    if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integer token ids; got dtype {arr.dtype}")
     if arr.size:
         lo, hi = arr.min(), arr.max()

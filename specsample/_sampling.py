@@ -8,6 +8,12 @@ last token with positive weight is taken (the token whose interval ends at the t
 The numba and numpy forms do the same floating-point operations in the same order
 (``np.cumsum`` accumulates left to right, like the loops here; adding ``0.0`` for a skipped
 token is exact), so on the same uniforms they return the same tokens bit for bit.
+
+Sums over the vocabulary (residual masses) use one fixed order, the *lane sum*: token ``i``
+goes to lane ``i % LANES`` of the first ``V - V % LANES`` tokens, each lane is summed left to
+right, the lanes are added in order, then the leftover tokens. The kernels write it as
+independent accumulators, which the compiler vectorises; :func:`lane_sum` is the numpy twin
+(a column-wise ``np.cumsum``), bit for bit the same.
 """
 
 from __future__ import annotations
@@ -15,8 +21,20 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+#: Number of independent accumulators in a lane sum.
+LANES = 8
+
 
 # ---------------------------------------------------------------- numba forms
+@numba.njit(cache=True, inline="always")
+def finish_lanes(acc):
+    """Add the lane accumulators in order (the second stage of a lane sum)."""
+    t = 0.0
+    for lane in range(LANES):
+        t += acc[lane]
+    return t
+
+
 @numba.njit(cache=True)
 def search_right(cum, t):
     """First index ``i`` with ``cum[i] > t`` (``len(cum)`` if none); ``cum`` non-decreasing."""
@@ -121,6 +139,19 @@ def draft_without_replacement_rows(q, u):
 
 
 # ---------------------------------------------------------------- numpy forms
+def lane_sum(v: np.ndarray) -> float:
+    """Sum ``v`` in the lane order of the kernels (module docstring)."""
+    body = v.shape[0] - v.shape[0] % LANES
+    t = 0.0
+    if body:
+        acc = np.cumsum(v[:body].reshape(-1, LANES), axis=0)[-1]
+        for lane in range(LANES):
+            t += float(acc[lane])
+    for x in v[body:]:
+        t += float(x)
+    return t
+
+
 def np_draw(w: np.ndarray, u) -> np.ndarray | int:
     """Invert the prefix sums of weights ``w`` (1-D) at ``u`` (a scalar or an array)."""
     cum = np.cumsum(w)

@@ -30,6 +30,7 @@ equals a rejected draft; at ``rho*`` itself that term is zero. Proof: ``proofs/k
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 import numba
@@ -53,9 +54,43 @@ def _min_support(k: int) -> int:
 
 
 # ---------------------------------------------------------------- rho* in float64
+# beta(rho) splits the tokens in three: p <= q contributes p/rho for every rho in [1, k]
+# ("low"), p >= k q contributes q ("high"), and the band 1 < p/q < k depends on rho. The
+# bisection keeps the band in a buffer and, after each step, folds into the fixed sums the
+# band tokens the step has decided for the rest of the search, so the buffer shrinks.
+_LOW, _HIGH = 0, 1
+
+
 @numba.njit(cache=True)
-def _beta_g(rho, k, fixed_q, fixed_p, bp, bq, m):
-    """beta(rho) and g(rho) from the tokens whose ratio p/q lies strictly in (1, k)."""
+def _fixed_sum(p, q, ip, iq, k, which):
+    """Lane sum of p_hat over the low tokens (which=0) or q_hat over the high ones (1)."""
+    vocab = p.shape[0]
+    lanes = _sampling.LANES
+    body = vocab - vocab % lanes
+    acc = np.zeros(lanes)
+    for b in range(0, body, lanes):
+        for lane in range(lanes):
+            i = b + lane
+            pi = p[i] * ip
+            qi = q[i] * iq
+            if which == _LOW:
+                acc[lane] += pi if pi <= qi else 0.0
+            else:
+                acc[lane] += qi if (pi > qi and pi >= k * qi) else 0.0
+    t = _sampling.finish_lanes(acc)
+    for i in range(body, vocab):
+        pi = p[i] * ip
+        qi = q[i] * iq
+        if which == _LOW:
+            t += pi if pi <= qi else 0.0
+        else:
+            t += qi if (pi > qi and pi >= k * qi) else 0.0
+    return t
+
+
+@numba.njit(cache=True)
+def _band_beta_g(rho, k, fixed_q, fixed_p, bp, bq, m):
+    """beta(rho) and g(rho) = 1 - (1 - beta)^k - rho beta, band in bp[:m], bq[:m]."""
     above = 0.0
     below = 0.0
     for j in range(m):
@@ -73,55 +108,73 @@ def _beta_g(rho, k, fixed_q, fixed_p, bp, bq, m):
 @numba.njit(cache=True)
 def _rho_star(p, q, sp, sq, k, bp, bq):
     """Return (rho, beta(rho)) for one row; ``bp``, ``bq`` are work buffers of length V."""
-    fixed_q = 0.0  # tokens with p >= k q: min(q, p/rho) = q for every rho in [1, k]
-    fixed_p = 0.0  # tokens with p <= q:   min(q, p/rho) = p/rho
+    ip = 1.0 / sp
+    iq = 1.0 / sq
+    fixed_p = _fixed_sum(p, q, ip, iq, k, _LOW)
+    fixed_q = _fixed_sum(p, q, ip, iq, k, _HIGH)
     m = 0
     for i in range(p.shape[0]):
-        pi = p[i] / sp
-        qi = q[i] / sq
-        if pi <= qi:
-            fixed_p += pi
-        elif pi >= k * qi:
-            fixed_q += qi
-        else:
+        pi = p[i] * ip
+        qi = q[i] * iq
+        if pi > qi and pi < k * qi:
             bp[m] = pi
             bq[m] = qi
             m += 1
-    beta, g = _beta_g(1.0, k, fixed_q, fixed_p, bp, bq, m)
+    beta, g = _band_beta_g(1.0, k, fixed_q, fixed_p, bp, bq, m)
     if g <= 0.0:
         return 1.0, beta
     lo = 1.0
     hi = float(k)
+    beta_hi = -1.0
     for _ in range(_MAX_BISECTIONS):
         if hi - lo <= RHO_RTOL * hi:
             break
         mid = 0.5 * (lo + hi)
         if mid <= lo or mid >= hi:
             break
-        beta, g = _beta_g(mid, k, fixed_q, fixed_p, bp, bq, m)
-        if g <= 0.0:
+        beta, g = _band_beta_g(mid, k, fixed_q, fixed_p, bp, bq, m)
+        up = g <= 0.0  # rho* <= mid: band tokens with p >= mid q contribute q from now on
+        folded = 0.0
+        kept = 0
+        for j in range(m):
+            if (bp[j] >= mid * bq[j]) == up:
+                folded += bq[j] if up else bp[j]
+            else:
+                bp[kept] = bp[j]
+                bq[kept] = bq[j]
+                kept += 1
+        m = kept
+        if up:
             hi = mid
+            beta_hi = beta
+            fixed_q += folded
         else:
             lo = mid
-    beta, g = _beta_g(hi, k, fixed_q, fixed_p, bp, bq, m)
-    return hi, beta
+            fixed_p += folded
+    if beta_hi < 0.0:
+        beta_hi, g = _band_beta_g(hi, k, fixed_q, fixed_p, bp, bq, m)
+    return hi, beta_hi
 
 
-def _rho_star_numpy(p_hat, q_hat, k) -> tuple[float, float]:
-    """Numpy twin of :func:`_rho_star` on normalised rows (same arithmetic, same order)."""
+def _rho_star_numpy(p, q, sp, sq, k) -> tuple[float, float]:
+    """Numpy twin of :func:`_rho_star` (same arithmetic, same order)."""
+    ip = 1.0 / sp
+    iq = 1.0 / sq
+    p_hat = p * ip
+    q_hat = q * iq
     low = p_hat <= q_hat
     high = ~low & (p_hat >= k * q_hat)
-    mid_band = ~low & ~high
-    fixed_p = np.cumsum(np.where(low, p_hat, 0.0))[-1]
-    fixed_q = np.cumsum(np.where(high, q_hat, 0.0))[-1]
-    bp = p_hat[mid_band]
-    bq = q_hat[mid_band]
+    fixed_p = _sampling.lane_sum(np.where(low, p_hat, 0.0))
+    fixed_q = _sampling.lane_sum(np.where(high, q_hat, 0.0))
+    band = ~low & ~high
+    bp, bq = p_hat[band], q_hat[band]
+
+    def seq_sum(v):
+        return float(np.cumsum(v)[-1]) if v.size else 0.0
 
     def beta_g(rho):
         up = bp >= rho * bq
-        above = np.cumsum(np.where(up, bq, 0.0))[-1] if bp.size else 0.0
-        below = np.cumsum(np.where(up, 0.0, bp))[-1] if bp.size else 0.0
-        beta = (fixed_q + above) + (fixed_p + below) / rho
+        beta = (fixed_q + seq_sum(np.where(up, bq, 0.0))) + (fixed_p + seq_sum(np.where(up, 0.0, bp))) / rho
         miss = 1.0
         for _ in range(k):
             miss *= 1.0 - beta
@@ -130,7 +183,7 @@ def _rho_star_numpy(p_hat, q_hat, k) -> tuple[float, float]:
     beta, g = beta_g(1.0)
     if g <= 0.0:
         return 1.0, beta
-    lo, hi = 1.0, float(k)
+    lo, hi, beta_hi = 1.0, float(k), -1.0
     for _ in range(_MAX_BISECTIONS):
         if hi - lo <= RHO_RTOL * hi:
             break
@@ -138,25 +191,51 @@ def _rho_star_numpy(p_hat, q_hat, k) -> tuple[float, float]:
         if mid <= lo or mid >= hi:
             break
         beta, g = beta_g(mid)
-        if g <= 0.0:
-            hi = mid
+        up = g <= 0.0
+        fold = (bp >= mid * bq) == up
+        folded = seq_sum(bq[fold] if up else bp[fold])
+        bp, bq = bp[~fold], bq[~fold]
+        if up:
+            hi, beta_hi, fixed_q = mid, beta, fixed_q + folded
         else:
-            lo = mid
-    beta, g = beta_g(hi)
-    return hi, beta
+            lo, fixed_p = mid, fixed_p + folded
+    if beta_hi < 0.0:
+        beta_hi, g = beta_g(hi)
+    return hi, beta_hi
 
 
 # ---------------------------------------------------------------- verifying
 @numba.njit(cache=True)
+def _residual_total(p, q, ip, iq, irho, scale):
+    """Lane sum of the unnormalised residual (p - min(q, p/rho) * scale)+."""
+    vocab = p.shape[0]
+    lanes = _sampling.LANES
+    body = vocab - vocab % lanes
+    acc = np.zeros(lanes)
+    for b in range(0, body, lanes):
+        for lane in range(lanes):
+            i = b + lane
+            pi = p[i] * ip
+            acc[lane] += max(pi - min(q[i] * iq, pi * irho) * scale, 0.0)
+    t = _sampling.finish_lanes(acc)
+    for i in range(body, vocab):
+        pi = p[i] * ip
+        t += max(pi - min(q[i] * iq, pi * irho) * scale, 0.0)
+    return t
+
+
+@numba.njit(cache=True)
 def _verify_row(p, q, sp, sq, x, u, bp, bq):
     k = x.shape[0]
     vocab = p.shape[0]
+    ip = 1.0 / sp
+    iq = 1.0 / sq
     rho = 0.0
     beta = 0.0
     for j in range(k):
         t = x[j]
-        pj = p[t] / sp
-        qj = q[t] / sq
+        pj = p[t] * ip
+        qj = q[t] * iq
         # rho lies in [1, k]: these two tests decide without it (same outcome as with it).
         if u[j] < pj / (k * qj):
             return t, j
@@ -168,35 +247,22 @@ def _verify_row(p, q, sp, sq, x, u, bp, bq):
             return t, j
     if rho == 0.0:
         rho, beta = _rho_star(p, q, sp, sq, k, bp, bq)
+    scale = 0.0
     if beta > 0.0:
         miss = 1.0
         for _ in range(k):
             miss *= 1.0 - beta
         scale = (1.0 - miss) / beta
-    else:
-        scale = 0.0
-    total = 0.0
-    for i in range(vocab):
-        pi = p[i] / sp
-        low = pi / rho
-        qi = q[i] / sq
-        if qi < low:
-            low = qi
-        v = pi - low * scale
-        if v > 0.0:
-            total += v
+    irho = 1.0 / rho
+    total = _residual_total(p, q, ip, iq, irho, scale)
     if not total > 0.0:
         return x[k - 1], k - 1  # rounding guard
     target = u[k] * total
     cum = 0.0
     last = -1
     for i in range(vocab):
-        pi = p[i] / sp
-        low = pi / rho
-        qi = q[i] / sq
-        if qi < low:
-            low = qi
-        v = pi - low * scale
+        pi = p[i] * ip
+        v = max(pi - min(q[i] * iq, pi * irho) * scale, 0.0)
         if v > 0.0:
             cum += v
             last = i
@@ -224,24 +290,25 @@ def _verify_rows(p, q, sp, sq, drafts, u):
 def _verify_row_numpy(p, q, sp, sq, x, u) -> tuple[int, int]:
     """One-row plain-numpy form of the kernel (computes rho* eagerly; same outcomes)."""
     k = x.shape[0]
-    p_hat = p / sp
-    q_hat = q / sq
-    rho, beta = _rho_star_numpy(p_hat, q_hat, k)
+    ip = 1.0 / sp
+    iq = 1.0 / sq
+    p_hat = p * ip
+    q_hat = q * iq
+    rho, beta = _rho_star_numpy(p, q, sp, sq, k)
     for j, t in enumerate(x):
         if u[j] < p_hat[t] / (rho * q_hat[t]):
             return int(t), j
+    scale = 0.0
     if beta > 0.0:
         miss = 1.0
         for _ in range(k):
             miss *= 1.0 - beta
         scale = (1.0 - miss) / beta
-    else:
-        scale = 0.0
-    residual = np.maximum(p_hat - np.minimum(q_hat, p_hat / rho) * scale, 0.0)
-    cum = np.cumsum(residual)
-    total = cum[-1]
+    residual = np.maximum(p_hat - np.minimum(q_hat, p_hat * (1.0 / rho)) * scale, 0.0)
+    total = _sampling.lane_sum(residual)
     if not total > 0.0:
         return int(x[-1]), k - 1
+    cum = np.cumsum(residual)
     i = int(np.searchsorted(cum, u[k] * total, side="right"))
     if i == p.shape[0]:
         i = int(np.flatnonzero(residual > 0.0)[-1])
@@ -273,11 +340,11 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
     call = _api.prepare_verify(p, q, drafts, rng, uniforms, scheme=NAME, max_k=MAX_K)
     if call.batched:
         tok, idx = _verify_rows(
-            call.p, call.q, call.pstats.total, call.qstats.total, call.drafts, call.u
+            call.p, call.q, call.sp, call.sq, call.drafts, call.u
         )
     else:
         tok, idx = _verify_row_numpy(
-            call.p[0], call.q[0], call.pstats.total[0], call.qstats.total[0], call.drafts[0],
+            call.p[0], call.q[0], call.sp[0], call.sq[0], call.drafts[0],
             call.u[0],
         )
     return call.verdict(tok, idx)
@@ -286,9 +353,18 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
 # ---------------------------------------------------------------- exact laws
 def _exact_rho(p, q, k: int) -> Fraction:
     """Dyadic rho >= rho* with g(rho) <= 0, within EXACT_RHO_WIDTH of rho* (Fractions)."""
+    return _exact_rho_cached(tuple(p), tuple(q), k)
+
+
+@functools.lru_cache(maxsize=4096)
+def _exact_rho_cached(p: tuple, q: tuple, k: int) -> Fraction:
+    # 40 bisection steps in Fractions cost milliseconds; proofs and tests ask for the same
+    # (p, q, k) once per draft tuple, so the answer is cached (inputs are immutable tuples).
+    p_arr = np.array(p, dtype=object)
+    q_arr = np.array(q, dtype=object)
 
     def g(rho):
-        beta = np.minimum(q, p / rho).sum()
+        beta = np.minimum(q_arr, p_arr / rho).sum()
         return 1 - (1 - beta) ** k - rho * beta
 
     lo, hi = Fraction(1), Fraction(k)
@@ -313,7 +389,7 @@ def rho_star(p, q, k: int):
 def _rho(inputs: _api.LawInputs, k: int):
     if inputs.exact:
         return _exact_rho(inputs.p, inputs.q, k)
-    return _rho_star_numpy(inputs.p, inputs.q, k)[0]
+    return _rho_star_numpy(inputs.p, inputs.q, 1.0, 1.0, k)[0]
 
 
 def _parts(inputs: _api.LawInputs, k: int):

@@ -43,7 +43,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from specsample import _api, _chain, _laws, _sampling
+from specsample import _api, _chain, _checks, _laws, _sampling
 from specsample.scheme import Verdict
 
 NAME = "spechub"
@@ -54,11 +54,17 @@ def _min_support(k: int) -> int:
     return k
 
 
-def _check_tuples(q2, d2, qstats) -> None:
+def _hubs(q2) -> np.ndarray:
+    """First argmax of each row (exact comparisons, so Fraction rows work too)."""
+    if q2.dtype == object:
+        return np.array([_api.hub_of(row) for row in q2], dtype=np.int64)
+    return np.argmax(q2, axis=1).astype(np.int64)
+
+
+def _check_tuples(q2, d2) -> None:
     if d2.shape[1] != 2:
         return
-    hub = qstats.hub if q2.shape[0] > 1 else np.full(d2.shape[0], qstats.hub[0])
-    hub = np.broadcast_to(hub, (d2.shape[0],))
+    hub = np.broadcast_to(_hubs(q2), (d2.shape[0],))
     first, second = d2[:, 0], d2[:, 1]
     ok = (first == hub) != (second == hub)
     bad = np.flatnonzero(~ok)
@@ -114,87 +120,90 @@ def draft(q, k: int = 2, *, rng=None, uniforms=None, size: int | None = None) ->
         if call.batched:
             return _sampling.draft_iid_rows(call.q, call.u)
         return _sampling.np_draft_iid(call.q[0], call.u[0])
+    hub = _hubs(call.q)
     if call.batched:
-        return _draft_rows(call.q, call.stats.hub, call.u)
-    return _draft_row_numpy(call.q[0], int(call.stats.hub[0]), call.u[0])
+        return _draft_rows(call.q, hub, call.u)
+    return _draft_row_numpy(call.q[0], int(hub[0]), call.u[0])
 
 
 # ---------------------------------------------------------------- verifying
+_S_IA, _S_AI, _Z_REST = 0, 1, 2
+
+
+@numba.njit(cache=True, inline="always")
+def _hub_term(px, qx, cw, which):
+    """Per-token term of the three hub sums (x != a): (q - p)+, (w - p1)+ or (p1 - w)+."""
+    if which == _S_IA:
+        return max(qx - px, 0.0)
+    p1 = max(px - qx, 0.0)
+    if which == _S_AI:
+        return max(cw * qx - p1, 0.0)
+    return max(p1 - cw * qx, 0.0)
+
+
+@numba.njit(cache=True)
+def _hub_sum(p, q, ip, iq, cw, a, which):
+    """Lane sum over x != a of a hub term (0.0 is added at a)."""
+    vocab = p.shape[0]
+    lanes = _sampling.LANES
+    body = vocab - vocab % lanes
+    acc = np.zeros(lanes)
+    block_a = a - a % lanes
+    for b in range(0, body, lanes):
+        if b == block_a:
+            for lane in range(lanes):
+                i = b + lane
+                acc[lane] += 0.0 if i == a else _hub_term(p[i] * ip, q[i] * iq, cw, which)
+        else:
+            for lane in range(lanes):
+                i = b + lane
+                acc[lane] += _hub_term(p[i] * ip, q[i] * iq, cw, which)
+    t = _sampling.finish_lanes(acc)
+    for i in range(body, vocab):
+        t += 0.0 if i == a else _hub_term(p[i] * ip, q[i] * iq, cw, which)
+    return t
+
+
 @numba.njit(cache=True)
 def _verify_row(p, q, sp, sq, a, rest_q, x0, x1, u):
     vocab = p.shape[0]
-    qa = q[a] / sq
-    rest = rest_q / sq
-    pa = p[a] / sp
+    ip = 1.0 / sp
+    iq = 1.0 / sq
+    qa = q[a] * iq
+    cw = qa / (rest_q * iq)  # w(x) = q(a) q(x) / (1 - q(a)) = cw * q(x)
+    pa = p[a] * ip
     if x1 == a:  # pair (i, a)
         i = x0
         hub_pos = 1
-        pi = p[i] / sp
-        qi = q[i] / sq
-        if u[0] < pi / qi:
+        if u[0] < (p[i] * ip) / (q[i] * iq):
             return i, 0
+        s_ia = _hub_sum(p, q, ip, iq, cw, a, _S_IA)
+        s_ai = _hub_sum(p, q, ip, iq, cw, a, _S_AI)
+        if not s_ia > 0.0:
+            return i, 0  # rounding guard
+        if u[1] < max(pa - s_ai, 0.0) / s_ia:
+            return a, 1
     else:  # pair (a, i)
         i = x1
         hub_pos = 0
-        pi = p[i] / sp
-        qi = q[i] / sq
-        wi = qa * qi / rest
-        p1i = pi - qi
-        if p1i < 0.0:
-            p1i = 0.0
-        if u[0] < p1i / wi:
+        p1i = max(p[i] * ip - q[i] * iq, 0.0)
+        if u[0] < p1i / (cw * (q[i] * iq)):
             return i, 1
-    s_ia = 0.0
-    s_ai = 0.0
-    z_rest = 0.0
-    for x in range(vocab):
-        if x == a:
-            continue
-        px = p[x] / sp
-        qx = q[x] / sq
-        w = qa * qx / rest
-        p1 = px - qx
-        if p1 < 0.0:
-            p1 = 0.0
-        if qx - px > 0.0:
-            s_ia += qx - px
-        if w - p1 > 0.0:
-            s_ai += w - p1
-        if p1 - w > 0.0:
-            z_rest += p1 - w
-    head = pa - s_ai
-    if head < 0.0:
-        head = 0.0
-    if hub_pos == 1:
-        if not s_ia > 0.0:
-            return i, 0  # rounding guard
-        if u[1] < head / s_ia:
-            return a, 1
-    else:
+        s_ai = _hub_sum(p, q, ip, iq, cw, a, _S_AI)
         if not s_ai > 0.0:
             return i, 1  # rounding guard
         if u[1] < pa / s_ai:
             return a, 0
-    wa = head - s_ia
-    if wa < 0.0:
-        wa = 0.0
-    total = z_rest + wa
+        s_ia = _hub_sum(p, q, ip, iq, cw, a, _S_IA)
+    wa = max(max(pa - s_ai, 0.0) - s_ia, 0.0)
+    total = _hub_sum(p, q, ip, iq, cw, a, _Z_REST) + wa
     if not total > 0.0:
         return a, hub_pos  # rounding guard
     target = u[2] * total
     cum = 0.0
     last = -1
     for x in range(vocab):
-        if x == a:
-            v = wa
-        else:
-            px = p[x] / sp
-            qx = q[x] / sq
-            w = qa * qx / rest
-            p1 = px - qx
-            if p1 < 0.0:
-                p1 = 0.0
-            v = p1 - w
+        v = wa if x == a else _hub_term(p[x] * ip, q[x] * iq, cw, _Z_REST)
         if v > 0.0:
             cum += v
             last = x
@@ -221,46 +230,54 @@ def _verify_rows(p, q, sp, sq, hub, rest_q, drafts, u):
 
 def _verify_row_numpy(p, q, sp, sq, a, rest_q, x0, x1, u) -> tuple[int, int]:
     """One-row plain-numpy form of the kernel (same arithmetic, same order)."""
-    p_hat = p / sp
-    q_hat = q / sq
-    qa = q[a] / sq
-    rest = rest_q / sq
-    pa = p[a] / sp
-    others = np.arange(p.shape[0]) != a
-    w = qa * q_hat / rest
+    ip = 1.0 / sp
+    iq = 1.0 / sq
+    p_hat = p * ip
+    q_hat = q * iq
+    qa = q[a] * iq
+    cw = qa / (rest_q * iq)
+    pa = p[a] * ip
     p1 = np.maximum(p_hat - q_hat, 0.0)
+    terms = {
+        _S_IA: np.maximum(q_hat - p_hat, 0.0),
+        _S_AI: np.maximum(cw * q_hat - p1, 0.0),
+        _Z_REST: np.maximum(p1 - cw * q_hat, 0.0),
+    }
+    for v in terms.values():
+        v[a] = 0.0
+
+    def hub_sum(which):
+        return _sampling.lane_sum(terms[which])
+
     if x1 == a:
         i, hub_pos = int(x0), 1
         if u[0] < p_hat[i] / q_hat[i]:
             return i, 0
-    else:
-        i, hub_pos = int(x1), 0
-        if u[0] < p1[i] / w[i]:
-            return i, 1
-    s_ia = np.cumsum(np.where(others, np.maximum(q_hat - p_hat, 0.0), 0.0))[-1]
-    s_ai = np.cumsum(np.where(others, np.maximum(w - p1, 0.0), 0.0))[-1]
-    p2 = np.where(others, np.maximum(p1 - w, 0.0), 0.0)
-    z_rest = np.cumsum(p2)[-1]
-    head = max(pa - s_ai, 0.0)
-    if hub_pos == 1:
+        s_ia, s_ai = hub_sum(_S_IA), hub_sum(_S_AI)
         if not s_ia > 0.0:
             return i, 0
-        if u[1] < head / s_ia:
+        if u[1] < max(pa - s_ai, 0.0) / s_ia:
             return int(a), 1
     else:
+        i, hub_pos = int(x1), 0
+        if u[0] < p1[i] / (cw * q_hat[i]):
+            return i, 1
+        s_ai = hub_sum(_S_AI)
         if not s_ai > 0.0:
             return i, 1
         if u[1] < pa / s_ai:
             return int(a), 0
-    wa = max(head - s_ia, 0.0)
-    total = z_rest + wa
+        s_ia = hub_sum(_S_IA)
+    wa = max(max(pa - s_ai, 0.0) - s_ia, 0.0)
+    total = hub_sum(_Z_REST) + wa
     if not total > 0.0:
         return int(a), hub_pos
-    p2[a] = wa
-    cum = np.cumsum(p2)
+    weights = terms[_Z_REST]
+    weights[a] = wa
+    cum = np.cumsum(weights)
     x = int(np.searchsorted(cum, u[2] * total, side="right"))
     if x == p.shape[0]:
-        x = int(np.flatnonzero(p2 > 0.0)[-1])
+        x = int(np.flatnonzero(weights > 0.0)[-1])
     return x, -1
 
 
@@ -276,16 +293,13 @@ def verify(p, q, drafts, *, rng=None, uniforms=None) -> Verdict:
     )
     if call.drafts.shape[1] == 1:
         return _chain.verdict(call, without_replacement=False)
+    hub, rest = _checks.hub_and_rest(call.q, call.sq)
     if call.batched:
-        tok, idx = _verify_rows(
-            call.p, call.q, call.pstats.total, call.qstats.total, call.qstats.hub,
-            call.qstats.rest, call.drafts, call.u,
-        )
+        tok, idx = _verify_rows(call.p, call.q, call.sp, call.sq, hub, rest, call.drafts, call.u)
     else:
         tok, idx = _verify_row_numpy(
-            call.p[0], call.q[0], call.pstats.total[0], call.qstats.total[0],
-            int(call.qstats.hub[0]), call.qstats.rest[0], call.drafts[0, 0], call.drafts[0, 1],
-            call.u[0],
+            call.p[0], call.q[0], call.sp[0], call.sq[0], int(hub[0]), rest[0],
+            call.drafts[0, 0], call.drafts[0, 1], call.u[0],
         )
     return call.verdict(tok, idx)
 

@@ -1,0 +1,11 @@
+"""Proofs of the exact verifiers, each paired with an executable exact check.
+
+Every ``<scheme>.md`` states and proves what :mod:`specsample.<scheme>` computes; every
+``check_<scheme>.py`` transcribes that proof's algorithm in plain ``fractions.Fraction``
+arithmetic, enumerates a grid of rational instances (:mod:`proofs._grid`), asserts the
+proven statements exactly, and asserts that the library's exact path agrees with the
+transcription. ``python -m proofs`` runs every check; see ``proofs/README.md``.
+"""
+
+#: The check modules, in the order of ``specsample.SCHEMES``.
+CHECKS = ("check_single", "check_rrs", "check_rrsw", "check_spechub", "check_kseq")

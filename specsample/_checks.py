@@ -21,6 +21,8 @@ from fractions import Fraction
 import numba
 import numpy as np
 
+from specsample import _sampling
+
 #: How far the sum of a floating-point probability vector may be from 1.
 #: 1e-3 admits any float16 rounding of a normalised vector (each entry is off by at most
 #: 2**-11 of itself, so the sum by at most 4.9e-4) and catches logits, unnormalised
@@ -30,28 +32,38 @@ PROB_SUM_TOL = 1e-3
 #: Largest number of tuples a ``draft_law`` may enumerate before it refuses.
 MAX_LAW_TUPLES = 2_000_000
 
-@numba.njit(cache=True, fastmath={"reassoc"})
+@numba.njit(cache=True)
 def _scan_rows(x, tol):  # x: (R, V) float64
     """Row sums, and the first row that is not a probability vector (-1 if none).
 
-    One vectorised pass per row with two float reductions: the sum (a NaN or an infinite
-    entry makes it non-finite) and the sum of ``min(v, 0)`` (negative exactly when an entry
-    is negative: negative terms never cancel). Reassociation lets both vectorise; the sums
-    are still deterministic for given input, and every path of the library takes its row
-    sums from here, so they agree bit for bit.
+    One pass per row with two lane sums (the fixed summation order of :mod:`._sampling`, which
+    vectorises and which other backends can reproduce): the sum (a NaN or an infinite entry
+    makes it non-finite) and the sum of ``min(v, 0)`` (negative exactly when an entry is
+    negative: negative terms never cancel). Every path of the library takes its row sums from
+    here.
     """
     rows, vocab = x.shape
+    lanes = _sampling.LANES
+    body = vocab - vocab % lanes
     total = np.zeros(rows)
     first_bad = -1
+    acc = np.zeros(lanes)
+    neg = np.zeros(lanes)
     for r in range(rows):
-        s = 0.0
-        neg = 0.0
-        for i in range(vocab):
-            v = x[r, i]
-            s += v
-            neg += min(v, 0.0)
+        acc[:] = 0.0
+        neg[:] = 0.0
+        for b in range(0, body, lanes):
+            for lane in range(lanes):
+                v = x[r, b + lane]
+                acc[lane] += v
+                neg[lane] += min(v, 0.0)
+        s = _sampling.finish_lanes(acc)
+        n = _sampling.finish_lanes(neg)
+        for i in range(body, vocab):
+            s += x[r, i]
+            n += min(x[r, i], 0.0)
         total[r] = s
-        if first_bad < 0 and (neg < 0.0 or not abs(s - 1.0) <= tol):
+        if first_bad < 0 and (n < 0.0 or not abs(s - 1.0) <= tol):
             first_bad = r
     return total, first_bad
 
@@ -110,7 +122,7 @@ def hub_and_rest(q2: np.ndarray, total: np.ndarray) -> tuple[np.ndarray, np.ndar
     for r in np.flatnonzero(rest < 1e-3 * total):
         others = q2[r].copy()
         others[hub[r]] = 0.0
-        rest[r] = others.sum()
+        rest[r] = _sampling.lane_sum(others)
     return hub, rest
 
 

@@ -225,13 +225,13 @@ def _residual_total(p, q, ip, iq, irho, scale):
 
 
 @numba.njit(cache=True)
-def _verify_row(p, q, sp, sq, x, u, bp, bq):
+def _verify_row(p, q, sp, sq, x, u, bp, bq, known):
+    """Verify one tuple. ``known`` holds (rho, beta) once computed for this (p, q) row pair
+    (rho = 0 means not yet): rows that share p and q share rho*, computed at most once."""
     k = x.shape[0]
     vocab = p.shape[0]
     ip = 1.0 / sp
     iq = 1.0 / sq
-    rho = 0.0
-    beta = 0.0
     for j in range(k):
         t = x[j]
         pj = p[t] * ip
@@ -241,12 +241,14 @@ def _verify_row(p, q, sp, sq, x, u, bp, bq):
             return t, j
         if u[j] >= pj / qj:
             continue
-        if rho == 0.0:
-            rho, beta = _rho_star(p, q, sp, sq, k, bp, bq)
-        if u[j] < pj / (rho * qj):
+        if known[0] == 0.0:
+            known[0], known[1] = _rho_star(p, q, sp, sq, k, bp, bq)
+        if u[j] < pj / (known[0] * qj):
             return t, j
-    if rho == 0.0:
-        rho, beta = _rho_star(p, q, sp, sq, k, bp, bq)
+    if known[0] == 0.0:
+        known[0], known[1] = _rho_star(p, q, sp, sq, k, bp, bq)
+    rho = known[0]
+    beta = known[1]
     scale = 0.0
     if beta > 0.0:
         miss = 1.0
@@ -278,26 +280,39 @@ def _verify_rows(p, q, sp, sq, drafts, u):
     index = np.empty(n, np.int64)
     bp = np.empty(p.shape[1])
     bq = np.empty(p.shape[1])
+    shared = p.shape[0] == 1 and q.shape[0] == 1
+    known = np.zeros(2)
     for b in range(n):
         rp = 0 if p.shape[0] == 1 else b
         rq = 0 if q.shape[0] == 1 else b
-        tok, idx = _verify_row(p[rp], q[rq], sp[rp], sq[rq], drafts[b], u[b], bp, bq)
+        if not shared:
+            known[0] = 0.0
+        tok, idx = _verify_row(p[rp], q[rq], sp[rp], sq[rq], drafts[b], u[b], bp, bq, known)
         tokens[b] = tok
         index[b] = idx
     return tokens, index
 
 
 def _verify_row_numpy(p, q, sp, sq, x, u) -> tuple[int, int]:
-    """One-row plain-numpy form of the kernel (computes rho* eagerly; same outcomes)."""
+    """One-row plain-numpy form of the kernel (same arithmetic, same order; rho* is computed
+    only when a test or the residual needs it, as in the kernel)."""
     k = x.shape[0]
     ip = 1.0 / sp
     iq = 1.0 / sq
     p_hat = p * ip
     q_hat = q * iq
-    rho, beta = _rho_star_numpy(p, q, sp, sq, k)
+    rho = beta = None
     for j, t in enumerate(x):
+        if u[j] < p_hat[t] / (k * q_hat[t]):
+            return int(t), j
+        if u[j] >= p_hat[t] / q_hat[t]:
+            continue
+        if rho is None:
+            rho, beta = _rho_star_numpy(p, q, sp, sq, k)
         if u[j] < p_hat[t] / (rho * q_hat[t]):
             return int(t), j
+    if rho is None:
+        rho, beta = _rho_star_numpy(p, q, sp, sq, k)
     scale = 0.0
     if beta > 0.0:
         miss = 1.0

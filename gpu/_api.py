@@ -57,26 +57,22 @@ class DraftCall:
 class VerifyCall:
     """A checked ``verify`` call, every tensor expanded to N rows.
 
-    ``p``, ``q`` (N, V) float64 as given; ``sp``, ``sq`` (N,) their sequential row sums;
-    ``drafts`` (N, k) int64; ``u`` (N, k + 1) float64.
+    ``p``, ``q`` (N, V) float64 as given; ``sp``, ``sq`` (N,) their row sums in the core's
+    lane order; ``p_hat = p * (1.0 / sp)`` and ``q_hat = q * (1.0 / sq)`` (N, V), normalised
+    as the core's kernels normalise (one reciprocal per row, then a multiply per token);
+    ``drafts`` (N, k) int64; ``u`` (N, k + 1) float64. ``shared`` is true when ``p`` and
+    ``q`` were each given as one row (every row then has the same target and draft).
     """
 
     p: torch.Tensor
     q: torch.Tensor
     sp: torch.Tensor
     sq: torch.Tensor
+    p_hat: torch.Tensor
+    q_hat: torch.Tensor
     drafts: torch.Tensor
     u: torch.Tensor
-
-    @property
-    def p_hat(self) -> torch.Tensor:
-        """``p`` normalised by its sequential row sum (the core's ``p / sp``)."""
-        return self.p / self.sp[:, None]
-
-    @property
-    def q_hat(self) -> torch.Tensor:
-        """``q`` normalised by its sequential row sum (the core's ``q / sq``)."""
-        return self.q / self.sq[:, None]
+    shared: bool
 
 
 # ---------------------------------------------------------------- host checks
@@ -142,10 +138,11 @@ def _uniforms(generator, uniforms, shape: tuple[int, int], device: torch.device)
 
 
 # ---------------------------------------------------------------- value checks
-def _bad_probs(x: torch.Tensor) -> torch.Tensor:
-    """True (0-d) if a row of ``x`` has a NaN, infinite or negative entry or a bad sum."""
+def _bad_probs(x: torch.Tensor, sums: torch.Tensor) -> torch.Tensor:
+    """True (0-d) if a row of ``x`` has a NaN, infinite or negative entry, or if its row sum
+    (``sums``, in the lane order of the core's scan) is not within PROB_SUM_TOL of 1."""
     bad_entry = (~torch.isfinite(x) | (x < 0.0)).any()
-    off = ((_sampling.row_sums(x) - 1.0).abs() > PROB_SUM_TOL).any()
+    off = (~((sums - 1.0).abs() <= PROB_SUM_TOL)).any()
     return bad_entry | off
 
 
@@ -181,7 +178,7 @@ def prepare_draft(
     k = core_api.check_k(k, core.NAME, core.MAX_K)
     u, given = _uniforms(generator, uniforms, (q.shape[0], k), q.device)
     if validate:
-        flags = [_bad_probs(q), ((q > 0.0).sum(dim=-1) < min_support(k)).any()]
+        flags = [_bad_probs(q, _sampling.lane_sums(q)), ((q > 0.0).sum(dim=-1) < min_support(k)).any()]
         if given:
             flags.append(_bad_uniforms(u))
         if _failed(flags):
@@ -216,15 +213,18 @@ def prepare_verify(
         if arr.shape[0] not in (1, rows):
             raise ValueError(f"{name} has {arr.shape[0]} rows but drafts has {rows} (give 1 or {rows})")
     u, given = _uniforms(generator, uniforms, (rows, k + 1), p.device)
-    sp = _sampling.row_sums(p)  # on the 1 or N given rows, then expanded
-    sq = _sampling.row_sums(q)
+    shared = p.shape[0] == 1 and q.shape[0] == 1
+    sp = _sampling.lane_sums(p)  # on the 1 or N given rows, then expanded
+    sq = _sampling.lane_sums(q)
+    p_hat = p * _sampling.reciprocal(sp)[:, None]
+    q_hat = q * _sampling.reciprocal(sq)[:, None]
     vocab = p.shape[1]
-    p, sp = p.expand(rows, vocab), sp.expand(rows)
-    q, sq = q.expand(rows, vocab), sq.expand(rows)
+    p, sp, p_hat = p.expand(rows, vocab), sp.expand(rows), p_hat.expand(rows, vocab)
+    q, sq, q_hat = q.expand(rows, vocab), sq.expand(rows), q_hat.expand(rows, vocab)
     if validate:
         in_range = (d >= 0) & (d < vocab)
         drafted = torch.gather(q, 1, d.clamp(0, vocab - 1))
-        flags = [_bad_probs(p), _bad_probs(q), (~in_range).any(), (drafted <= 0.0).any()]
+        flags = [_bad_probs(p, sp), _bad_probs(q, sq), (~in_range).any(), (drafted <= 0.0).any()]
         if tuple_rule is not None:
             flags.append(tuple_rule(q, d).any())
         if given:
@@ -236,4 +236,4 @@ def prepare_verify(
             _replay_in_core(
                 lambda: core.verify(arrays[0], arrays[1], _numpy(d), uniforms=_numpy(u)), "verify"
             )
-    return VerifyCall(p=p, q=q, sp=sp, sq=sq, drafts=d, u=u)
+    return VerifyCall(p=p, q=q, sp=sp, sq=sq, p_hat=p_hat, q_hat=q_hat, drafts=d, u=u, shared=shared)

@@ -19,7 +19,10 @@ together; a row stops exactly where the core's loop would stop and is frozen fro
 The number of rounds is bounded in advance (:func:`_rounds`), so the loop needs no
 synchronisation. Before bisecting, the tokens whose ratio ``p/q`` lies strictly inside
 (1, k) (the only ones whose term depends on ``rho``) are gathered into a (N, m) buffer in
-token order; sizing it costs one synchronisation per call. Proof: ``proofs/kseq.md``.
+token order; sizing it costs one synchronisation per call. As in the core, each step folds
+the band tokens it has decided into the fixed sums (here it masks them out of the buffer).
+Every sum is in the core's order (:mod:`specsample.gpu._sampling`). Proof:
+``proofs/kseq.md``.
 """
 
 from __future__ import annotations
@@ -59,8 +62,13 @@ def verify(p: torch.Tensor, q: torch.Tensor, drafts: torch.Tensor, *,
     p_hat, q_hat, x, u = call.p_hat, call.q_hat, call.drafts, call.u  # (N, V) (N, V) (N, k) (N, k+1)
     rows, k = x.shape
     row = torch.arange(rows, device=x.device)
-    rho, beta = rho_star(p_hat, q_hat, k)
+    if call.shared:  # one target and one draft for every row: one rho*, as the core's cache
+        rho, beta = (v.expand(rows) for v in rho_star(p_hat[:1], q_hat[:1], k))
+    else:
+        rho, beta = rho_star(p_hat, q_hat, k)
 
+    # The core decides most tests without rho (u < p/(k q) accepts, u >= p/q rejects); rho
+    # lies in [1, k], so testing u < p / (rho q) directly gives the same outcome.
     token = torch.full((rows,), -1, dtype=torch.int64, device=x.device)
     index = torch.full((rows,), -1, dtype=torch.int64, device=x.device)
     open_ = torch.ones(rows, dtype=torch.bool, device=x.device)
@@ -73,11 +81,12 @@ def verify(p: torch.Tensor, q: torch.Tensor, drafts: torch.Tensor, *,
 
     miss = _power_of_miss(beta, k)
     scale = torch.where(beta > 0.0, (1.0 - miss) / beta, 0.0)
-    low = torch.minimum(q_hat, p_hat / rho[:, None])
+    irho = _sampling.reciprocal(rho)
+    low = torch.minimum(q_hat, p_hat * irho[:, None])  # min(q, p / rho)
     residual = torch.clamp(p_hat - low * scale[:, None], min=0.0)  # (N, V)
-    total = _sampling.row_sums(residual)
+    total = _sampling.lane_sums(residual)
     guard = open_ & ~(total > 0.0)  # rounding guard: return the last draft
-    drawn = _sampling.invert(residual, u[:, k])
+    drawn = _sampling.invert(residual, u[:, k], total)  # the core's threshold: u * total
     token = torch.where(open_, torch.where(guard, x[:, k - 1], drawn), token)
     index = torch.where(open_, torch.where(guard, k - 1, -1), index)
     return Verdict(token, index)
@@ -108,52 +117,79 @@ def _rounds(k: int) -> int:
     return min(core._MAX_BISECTIONS, math.ceil(math.log2((k - 1) / slack)) + 1)
 
 
+def _band(p_hat: torch.Tensor, q_hat: torch.Tensor, band: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The band tokens of each row gathered in token order into (N, m) buffers ``bp``, ``bq``,
+    ``m`` the widest band; a shorter row is padded with zeros after its band tokens (the
+    caller masks the padding out). Sizing the buffers costs one synchronisation."""
+    width = int(band.sum(dim=1).max().item()) if band.numel() else 0
+    position = torch.cumsum(band.to(torch.int64), dim=1) - 1  # (N, V): slot of each band token
+    slot = torch.where(band, position, width)  # non-band tokens go to a spare column
+    bp = p_hat.new_zeros(band.shape[0], width + 1)
+    bq = q_hat.new_zeros(band.shape[0], width + 1)
+    bp.scatter_(1, slot, torch.where(band, p_hat, 0.0))
+    bq.scatter_(1, slot, torch.where(band, q_hat, 0.0))
+    return bp[:, :width], bq[:, :width]
+
+
 def rho_star(p_hat: torch.Tensor, q_hat: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(rho, beta(rho))`` per row for normalised ``p_hat``, ``q_hat`` (N, V): two (N,) tensors.
 
-    Same arithmetic as the core's ``_rho_star``: sums over the tokens of each class taken in
-    token order (zeros for the other tokens add exactly), the bisection's steps, its
-    stopping rule and its final re-evaluation at ``hi``.
+    The arithmetic of the core's ``_rho_star`` (and its twin ``_rho_star_numpy``), with
+    masks for its compactions: ``fixed_p``, ``fixed_q`` are lane sums of ``p_hat`` over the
+    low tokens (``p <= q``) and of ``q_hat`` over the high ones (``p >= k q``); the band
+    (``1 < p/q < k``) is a buffer in token order whose ``rho``-dependent sums are sequential
+    over the tokens still ``alive``. After the step at ``mid``, the band tokens on the side
+    the step decided (``p >= mid q`` if ``g(mid) <= 0``, else ``p < mid q``) are folded
+    into ``fixed_q`` (resp. ``fixed_p``) and leave the buffer; their sequential sum is the
+    ``above`` (resp. ``below``) sum that ``beta(mid)`` just formed. ``beta`` is the one
+    computed when ``hi`` was last set, or ``beta(hi)`` at the end if ``hi`` never moved.
+    All rows bisect together; a row stops where the core's loop stops and is frozen from
+    then on. The number of rounds is bounded in advance (:func:`_rounds`): no host
+    synchronisation inside the loop.
     """
     dtype, device = p_hat.dtype, p_hat.device
     rows = p_hat.shape[0]
     low = p_hat <= q_hat  # min(q, p/rho) = p/rho for every rho >= 1
     high = ~low & (p_hat >= k * q_hat)  # min(q, p/rho) = q for every rho <= k
     band = ~low & ~high
-    fixed_p = _sampling.row_sums(torch.where(low, p_hat, 0.0))
-    fixed_q = _sampling.row_sums(torch.where(high, q_hat, 0.0))
-    # Gather the band tokens in token order into (N, m); padding is p = q = 0, which adds 0.
-    width = int(band.sum(dim=1).max().item()) if band.numel() else 0  # the one sync
-    order = torch.sort(band.to(torch.int8), dim=1, descending=True, stable=True).indices[:, :width]
-    inside = torch.gather(band, 1, order)
-    bp = torch.where(inside, torch.gather(p_hat, 1, order), 0.0)  # (N, m)
-    bq = torch.where(inside, torch.gather(q_hat, 1, order), 0.0)
+    fixed_p = _sampling.lane_sums(torch.where(low, p_hat, 0.0))
+    fixed_q = _sampling.lane_sums(torch.where(high, q_hat, 0.0))
+    bp, bq = _band(p_hat, q_hat, band)  # (N, m) each
+    alive = torch.ones(bp.shape, dtype=torch.bool, device=device)
+    alive &= torch.arange(bp.shape[1], device=device)[None, :] < band.sum(dim=1, keepdim=True)
 
-    def beta_g(rho: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        up = bp >= rho[:, None] * bq
-        if width:
-            above = _sampling.row_sums(torch.where(up, bq, 0.0))
-            below = _sampling.row_sums(torch.where(up, 0.0, bp))
-        else:
-            above = below = torch.zeros(rows, dtype=dtype, device=device)
+    def beta_g(rho, fixed_q, fixed_p, alive):
+        """beta(rho), g(rho), and the band tokens with p >= rho q and their two sums."""
+        up = alive & (bp >= rho[:, None] * bq)  # (N, m)
+        above = _sampling.sequential_sums(torch.where(up, bq, 0.0))
+        below = _sampling.sequential_sums(torch.where(alive & ~up, bp, 0.0))
         beta = (fixed_q + above) + (fixed_p + below) / rho
-        return beta, (1.0 - _power_of_miss(beta, k)) - rho * beta
+        return beta, (1.0 - _power_of_miss(beta, k)) - rho * beta, up, above, below
 
     one = torch.ones(rows, dtype=dtype, device=device)
-    beta_one, g_one = beta_g(one)
+    beta_one, g_one, *_ = beta_g(one, fixed_q, fixed_p, alive)
     at_one = g_one <= 0.0
     lo = one.clone()
     hi = torch.full((rows,), float(k), dtype=dtype, device=device)
+    beta_hi = torch.full((rows,), -1.0, dtype=dtype, device=device)  # -1: hi never moved
     stopped = at_one.clone()
     for _ in range(_rounds(k)):
         stopped = stopped | (hi - lo <= core.RHO_RTOL * hi)
         mid = 0.5 * (lo + hi)
         stopped = stopped | (mid <= lo) | (mid >= hi)
-        _, g = beta_g(mid)
+        beta, g, up, above, below = beta_g(mid, fixed_q, fixed_p, alive)
         move = ~stopped
-        hi = torch.where(move & (g <= 0.0), mid, hi)
-        lo = torch.where(move & ~(g <= 0.0), mid, lo)
-    beta_hi, _ = beta_g(hi)
+        down = move & (g <= 0.0)  # rho* <= mid: hi comes down to mid
+        rise = move & ~(g <= 0.0)
+        hi = torch.where(down, mid, hi)
+        beta_hi = torch.where(down, beta, beta_hi)
+        lo = torch.where(rise, mid, lo)
+        fixed_q = torch.where(down, fixed_q + above, fixed_q)
+        fixed_p = torch.where(rise, fixed_p + below, fixed_p)
+        fold = (down[:, None] & up) | (rise[:, None] & alive & ~up)  # (N, m): decided for good
+        alive = alive & ~fold
+    beta_end, *_ = beta_g(hi, fixed_q, fixed_p, alive)
+    beta_hi = torch.where(beta_hi < 0.0, beta_end, beta_hi)
     rho = torch.where(at_one, one, hi)
     beta = torch.where(at_one, beta_one, beta_hi)
     return rho, beta

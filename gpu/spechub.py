@@ -76,31 +76,52 @@ def verify(p: torch.Tensor, q: torch.Tensor, drafts: torch.Tensor, *,
     return Verdict(*_verify_pairs(call))
 
 
+def hub_and_rest(q: torch.Tensor, sq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row of ``q`` (N, V) with row sums ``sq`` (N,): the hub (first argmax) and the mass
+    of every other token, as :func:`specsample._checks.hub_and_rest` forms it.
+
+    The rest is ``sq - q[hub]`` unless that is below ``1e-3 * sq``; then it is the lane sum of
+    the row with the hub zeroed.
+    """
+    rows = torch.arange(q.shape[0], device=q.device)
+    hub = _sampling.first_argmax(q)
+    rest = sq - q[rows, hub]
+
+    def summed_afresh() -> torch.Tensor:
+        others = q.clone()
+        others[rows, hub] = 0.0
+        return _sampling.lane_sums(others)
+
+    return hub, _sampling.where_needed(rest < 1e-3 * sq, rest, summed_afresh)
+
+
 def _verify_pairs(call: _api.VerifyCall) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every row's verdict; the three hub sums are computed for every row (the core computes
+    each only on the branch that needs it, with the same value)."""
     p_hat, q_hat, x, u = call.p_hat, call.q_hat, call.drafts, call.u  # (N, V) (N, V) (N, 2) (N, 3)
     rows = torch.arange(x.shape[0], device=x.device)
-    a = _sampling.first_argmax(call.q)  # hub, on q as given (as the core's scan)
-    qa = call.q[rows, a] / call.sq
-    rest = _sampling.sum_without_argmax(call.q) / call.sq  # 1 - q(a), summed, in the core's order
-    pa = call.p[rows, a] / call.sp
+    a, rest = hub_and_rest(call.q, call.sq)  # on q as given, as the core
+    iq = _sampling.reciprocal(call.sq)
+    qa = q_hat[rows, a]
+    cw = qa / (rest * iq)  # w(x) = q(a) q(x) / (1 - q(a)) = cw * q_hat(x)
+    pa = p_hat[rows, a]
 
     hub_second = x[:, 1] == a  # pair (i, a); else pair (a, i)
     i = torch.where(hub_second, x[:, 0], x[:, 1])
     hub_index = torch.where(hub_second, 1, 0)
     own_index = 1 - hub_index
     pi, qi = p_hat[rows, i], q_hat[rows, i]
-    wi = qa * qi / rest
     p1i = torch.clamp(pi - qi, min=0.0)
-    first_ratio = torch.where(hub_second, pi / qi, p1i / wi)
+    first_ratio = torch.where(hub_second, pi / qi, p1i / (cw * qi))
     accept_i = u[:, 0] < first_ratio
 
     others = torch.arange(p_hat.shape[1], device=x.device)[None, :] != a[:, None]  # (N, V)
-    w = qa[:, None] * q_hat / rest[:, None]  # (N, V)
+    w = cw[:, None] * q_hat  # (N, V)
     p1 = torch.clamp(p_hat - q_hat, min=0.0)
-    s_ia = _sampling.row_sums(torch.where(others, torch.clamp(q_hat - p_hat, min=0.0), 0.0))
-    s_ai = _sampling.row_sums(torch.where(others, torch.clamp(w - p1, min=0.0), 0.0))
-    p2 = torch.where(others, torch.clamp(p1 - w, min=0.0), 0.0)
-    z_rest = _sampling.row_sums(p2)
+    s_ia = _sampling.lane_sums(torch.where(others, torch.clamp(q_hat - p_hat, min=0.0), 0.0))
+    s_ai = _sampling.lane_sums(torch.where(others, torch.clamp(w - p1, min=0.0), 0.0))
+    p2 = torch.where(others, torch.clamp(p1 - w, min=0.0), 0.0)  # (N, V), 0.0 at the hub
+    z_rest = _sampling.lane_sums(p2)
     head = torch.clamp(pa - s_ai, min=0.0)
     hub_den = torch.where(hub_second, s_ia, s_ai)
     hub_num = torch.where(hub_second, head, pa)

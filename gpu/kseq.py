@@ -20,7 +20,7 @@ The number of rounds is bounded in advance (:func:`_rounds`), so the loop needs 
 synchronisation. Before bisecting, the tokens whose ratio ``p/q`` lies strictly inside
 (1, k) (the only ones whose term depends on ``rho``) are gathered into a (N, m) buffer in
 token order; sizing it costs one synchronisation per call. As in the core, each step folds
-the band tokens it has decided into the fixed sums (here it masks them out of the buffer).
+the band tokens it has decided into the fixed sums (:func:`rho_star`).
 Every sum is in the core's order (:mod:`specsample.gpu._sampling`). Proof:
 ``proofs/kseq.md``.
 """
@@ -117,57 +117,65 @@ def _rounds(k: int) -> int:
     return min(core._MAX_BISECTIONS, math.ceil(math.log2((k - 1) / slack)) + 1)
 
 
-def _band(p_hat: torch.Tensor, q_hat: torch.Tensor, band: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The band tokens of each row gathered in token order into (N, m) buffers ``bp``, ``bq``,
-    ``m`` the widest band; a shorter row is padded with zeros after its band tokens (the
-    caller masks the padding out). Sizing the buffers costs one synchronisation."""
-    width = int(band.sum(dim=1).max().item()) if band.numel() else 0
-    position = torch.cumsum(band.to(torch.int64), dim=1) - 1  # (N, V): slot of each band token
-    slot = torch.where(band, position, width)  # non-band tokens go to a spare column
-    bp = p_hat.new_zeros(band.shape[0], width + 1)
-    bq = q_hat.new_zeros(band.shape[0], width + 1)
-    bp.scatter_(1, slot, torch.where(band, p_hat, 0.0))
-    bq.scatter_(1, slot, torch.where(band, q_hat, 0.0))
-    return bp[:, :width], bq[:, :width]
+def _to_front(keep: torch.Tensor, *values: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Move the kept entries of each row to its front, in order: for ``keep`` (N, W) and
+    each of ``values`` (N, W), a (N, m) tensor (``m`` the most entries any row keeps; a row
+    with fewer is padded with zeros), then the (N, m) mask of the entries that were kept.
+    Sizing the result costs one host synchronisation."""
+    count = keep.sum(dim=1, keepdim=True)  # (N, 1)
+    width = int(count.max().item()) if keep.numel() else 0
+    slot = torch.where(keep, torch.cumsum(keep.to(torch.int64), dim=1) - 1, width)  # spare column
+    out = []
+    for v in values:
+        front = v.new_zeros(v.shape[0], width + 1)
+        front.scatter_(1, slot, torch.where(keep, v, 0.0))
+        out.append(front[:, :width])
+    kept = torch.arange(width, device=keep.device)[None, :] < count  # (N, m)
+    return (*out, kept)
+
+
+def _beta_g(rho, k, fixed_q, fixed_p, bp, bq, alive):
+    """beta(rho) and g(rho) per row, the band tokens with ``p >= rho q`` (N, m), and the
+    sequential sums ``above`` (of ``q`` over them) and ``below`` (of ``p`` over the others)."""
+    up = alive & (bp >= rho[:, None] * bq)  # (N, m)
+    above = _sampling.sequential_sums(torch.where(up, bq, 0.0))
+    below = _sampling.sequential_sums(torch.where(alive & ~up, bp, 0.0))
+    beta = (fixed_q + above) + (fixed_p + below) / rho
+    return beta, (1.0 - _power_of_miss(beta, k)) - rho * beta, up, above, below
 
 
 def rho_star(p_hat: torch.Tensor, q_hat: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(rho, beta(rho))`` per row for normalised ``p_hat``, ``q_hat`` (N, V): two (N,) tensors.
 
-    The arithmetic of the core's ``_rho_star`` (and its twin ``_rho_star_numpy``), with
-    masks for its compactions: ``fixed_p``, ``fixed_q`` are lane sums of ``p_hat`` over the
-    low tokens (``p <= q``) and of ``q_hat`` over the high ones (``p >= k q``); the band
-    (``1 < p/q < k``) is a buffer in token order whose ``rho``-dependent sums are sequential
-    over the tokens still ``alive``. After the step at ``mid``, the band tokens on the side
-    the step decided (``p >= mid q`` if ``g(mid) <= 0``, else ``p < mid q``) are folded
-    into ``fixed_q`` (resp. ``fixed_p``) and leave the buffer; their sequential sum is the
-    ``above`` (resp. ``below``) sum that ``beta(mid)`` just formed. ``beta`` is the one
-    computed when ``hi`` was last set, or ``beta(hi)`` at the end if ``hi`` never moved.
+    The arithmetic of the core's ``_rho_star`` (and its twin ``_rho_star_numpy``):
+    ``fixed_p``, ``fixed_q`` are lane sums of ``p_hat`` over the low tokens (``p <= q``) and
+    of ``q_hat`` over the high ones (``p >= k q``); the band (``1 < p/q < k``) is a buffer
+    in token order whose ``rho``-dependent sums are sequential over the tokens still
+    ``alive``. After the step at ``mid``, the band tokens on the side the step decided
+    (``p >= mid q`` if ``g(mid) <= 0``, else ``p < mid q``) are folded into ``fixed_q``
+    (resp. ``fixed_p``) and leave the buffer; their sequential sum is the ``above`` (resp.
+    ``below``) sum that ``beta(mid)`` just formed. ``beta`` is the one computed when ``hi``
+    was last set, or ``beta(hi)`` at the end if ``hi`` never moved.
+
     All rows bisect together; a row stops where the core's loop stops and is frozen from
-    then on. The number of rounds is bounded in advance (:func:`_rounds`): no host
-    synchronisation inside the loop.
+    then on. The number of rounds is bounded in advance (:func:`_rounds`), so on an
+    accelerator the loop has no host synchronisation: folded tokens are masked out of the
+    buffer. On CPU, where reading a value back costs nothing, the buffer is also compacted
+    (alive tokens moved to the front, in order) whenever that halves its width, and the
+    loop ends once every row has stopped; dropping zeros and idle rounds changes no value.
     """
     dtype, device = p_hat.dtype, p_hat.device
+    on_cpu = device.type == "cpu"
     rows = p_hat.shape[0]
     low = p_hat <= q_hat  # min(q, p/rho) = p/rho for every rho >= 1
     high = ~low & (p_hat >= k * q_hat)  # min(q, p/rho) = q for every rho <= k
     band = ~low & ~high
     fixed_p = _sampling.lane_sums(torch.where(low, p_hat, 0.0))
     fixed_q = _sampling.lane_sums(torch.where(high, q_hat, 0.0))
-    bp, bq = _band(p_hat, q_hat, band)  # (N, m) each
-    alive = torch.ones(bp.shape, dtype=torch.bool, device=device)
-    alive &= torch.arange(bp.shape[1], device=device)[None, :] < band.sum(dim=1, keepdim=True)
-
-    def beta_g(rho, fixed_q, fixed_p, alive):
-        """beta(rho), g(rho), and the band tokens with p >= rho q and their two sums."""
-        up = alive & (bp >= rho[:, None] * bq)  # (N, m)
-        above = _sampling.sequential_sums(torch.where(up, bq, 0.0))
-        below = _sampling.sequential_sums(torch.where(alive & ~up, bp, 0.0))
-        beta = (fixed_q + above) + (fixed_p + below) / rho
-        return beta, (1.0 - _power_of_miss(beta, k)) - rho * beta, up, above, below
+    bp, bq, alive = _to_front(band, p_hat, q_hat)  # (N, m) each, band tokens in token order
 
     one = torch.ones(rows, dtype=dtype, device=device)
-    beta_one, g_one, *_ = beta_g(one, fixed_q, fixed_p, alive)
+    beta_one, g_one, *_ = _beta_g(one, k, fixed_q, fixed_p, bp, bq, alive)
     at_one = g_one <= 0.0
     lo = one.clone()
     hi = torch.full((rows,), float(k), dtype=dtype, device=device)
@@ -177,7 +185,9 @@ def rho_star(p_hat: torch.Tensor, q_hat: torch.Tensor, k: int) -> tuple[torch.Te
         stopped = stopped | (hi - lo <= core.RHO_RTOL * hi)
         mid = 0.5 * (lo + hi)
         stopped = stopped | (mid <= lo) | (mid >= hi)
-        beta, g, up, above, below = beta_g(mid, fixed_q, fixed_p, alive)
+        if on_cpu and bool(stopped.all()):
+            break
+        beta, g, up, above, below = _beta_g(mid, k, fixed_q, fixed_p, bp, bq, alive)
         move = ~stopped
         down = move & (g <= 0.0)  # rho* <= mid: hi comes down to mid
         rise = move & ~(g <= 0.0)
@@ -188,7 +198,11 @@ def rho_star(p_hat: torch.Tensor, q_hat: torch.Tensor, k: int) -> tuple[torch.Te
         fixed_p = torch.where(rise, fixed_p + below, fixed_p)
         fold = (down[:, None] & up) | (rise[:, None] & alive & ~up)  # (N, m): decided for good
         alive = alive & ~fold
-    beta_end, *_ = beta_g(hi, fixed_q, fixed_p, alive)
+        if on_cpu and alive.shape[1] > 0:
+            widest = int(alive.sum(dim=1).max())
+            if 2 * widest <= alive.shape[1]:
+                bp, bq, alive = _to_front(alive, bp, bq)
+    beta_end, *_ = _beta_g(hi, k, fixed_q, fixed_p, bp, bq, alive)
     beta_hi = torch.where(beta_hi < 0.0, beta_end, beta_hi)
     rho = torch.where(at_one, one, hi)
     beta = torch.where(at_one, beta_one, beta_hi)

@@ -8,8 +8,11 @@ Torch verifiers
     :data:`SCHEMES` maps each core scheme name to a torch module with
     ``draft(q, k, *, generator=None, uniforms=None, validate=True)`` and
     ``verify(p, q, drafts, *, generator=None, uniforms=None, validate=True)``, batched over
-    rows, with the core's uniform layout. On the same float64 uniforms they return the
-    tokens and indices of the numpy core. ``verify`` returns a :class:`specsample.Verdict`
+    rows, with the core's uniform layout and floating-point order (lane sums, reciprocal
+    multiplies: :mod:`specsample.gpu._sampling`). On the same float64 uniforms they return
+    the tokens and indices of the numpy core, bit for bit on CPU; on CUDA a parallel scan can
+    change a sum's last bit, so a uniform within ~1e-16 of a decision may decide
+    differently. ``verify`` returns a :class:`specsample.Verdict`
     whose ``token`` and ``index`` are int64 tensors (N,). Shapes, uniforms and checks:
     :mod:`specsample.gpu._api`.
 Decoding

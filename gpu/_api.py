@@ -13,8 +13,8 @@ the residual draw.
 Two tiers of checks:
 
 * host checks, always on: types, dtypes, shapes, devices, ``k`` (no device access);
-* value checks, on when ``validate=True``: finite non-negative entries, row sums within
-  :data:`specsample._checks.PROB_SUM_TOL` of 1, token ids in range with ``q > 0``, draft
+* value checks, on when ``validate=True``: finite non-negative entries, row sums (in the
+  lane order of the core's scan) within :data:`specsample._checks.PROB_SUM_TOL` of 1, token ids in range with ``q > 0``, draft
   tuples inside the scheme's law, enough support, uniforms in [0, 1). They run batched on
   the tensors' device and are read back with ONE synchronisation per call. When one fails,
   the call is replayed on CPU copies through the numpy core, which raises its own

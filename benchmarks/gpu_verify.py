@@ -9,6 +9,7 @@ every verifier path (accept, reject, residual) occurs.
 
     python benchmarks/gpu_verify.py                        # CPU, N = 16 64, V = 151936
     python benchmarks/gpu_verify.py --device cuda --rows 64 256 1024 4096
+    python benchmarks/gpu_verify.py --threads 1            # CPU shared with other processes
 
 On CUDA the device is synchronised before each clock read. ``--validate`` also times the
 torch value checks (one synchronisation per call); the decode loop runs without them.
@@ -64,7 +65,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--schemes", nargs="+", default=list(specsample.SCHEMES), choices=list(specsample.SCHEMES))
     parser.add_argument("--validate", action="store_true", help="also time torch with validate=True")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads (default: torch's own choice)")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
 
     device = torch.device(args.device)
     rng = np.random.default_rng(args.seed)

@@ -11,8 +11,9 @@ Floating-point order, as in the core's kernel: ``p_hat = p * (1 / sp)``, ``q_hat
 allowed proposal mass is ``1 - (running sum of q_hat at the drafted tokens)`` unless that is
 below :data:`specsample._chain.ALLOWED_RESUM`, then the lane sum of ``q_hat`` over the
 undrafted tokens; the residual draw inverts the sequential prefix sums at ``u * M``.
-Rounding guard as in the core: a rejection that leaves a zero residual by rounding returns
-the draft just tested. Proofs: ``proofs/single.md``, ``proofs/rrs.md``, ``proofs/rrsw.md``.
+Rounding guard as in the core: a rejection that leaves a zero residual by rounding draws the
+output from the target itself at the residual uniform (:func:`_sampling.invert` of ``p_hat``,
+its sequential total). Proofs: ``proofs/single.md``, ``proofs/rrs.md``, ``proofs/rrsw.md``.
 """
 
 from __future__ import annotations
@@ -53,8 +54,7 @@ def chain_verify(call: VerifyCall, *, without_replacement: bool) -> tuple[torch.
         residual = torch.clamp(p_hat - c[:, None] * q_hat, min=0.0)  # (N, V)
         new_mass = _sampling.lane_sums(residual)
         guard = open_ & ~(new_mass > 0.0)  # rounding guard (module docstring)
-        token = torch.where(guard, t, token)
-        index = torch.where(guard, j, index)
+        token = _sampling.where_needed(guard, token, lambda: _sampling.invert(p_hat, u[:, k]))
         open_ = open_ & ~guard
         mass = new_mass
         if without_replacement and j + 1 < k:

@@ -14,13 +14,15 @@ rejected the output is drawn from
 ``p_res(x) ∝ p(x) - min(q(x), p(x)/rho) (1 - (1 - beta)^k) / beta``.
 
 ``rho`` is the core's: the upper end of a bisection on [1, k] stopped at relative width
-:data:`specsample.kseq.RHO_RTOL`, with the same floating-point steps. All rows bisect
+:data:`specsample.kseq.RHO_RTOL`, with the same floating-point steps, solving ``g <= 0``
+through the deficit ``m = 1 - beta = sum (q - p/rho)+`` (no cancellation at ``p = q``). All rows bisect
 together; a row stops exactly where the core's loop would stop and is frozen from then on.
 The number of rounds is bounded in advance (:func:`_rounds`), so the loop needs no
 synchronisation. Before bisecting, the tokens whose ratio ``p/q`` lies strictly inside
 (1, k) (the only ones whose term depends on ``rho``) are gathered into a (N, m) buffer in
-token order; sizing it costs one synchronisation per call. As in the core, each step folds
-the band tokens it has decided into the fixed sums (:func:`rho_star`).
+token order; sizing it costs one synchronisation per call. As in the core, each step settles
+the band tokens it has decided (:func:`rho_star`). A residual that rounding leaves empty
+draws the output from the target itself (the core's guard).
 Every sum is in the core's order (:mod:`specsample.gpu._sampling`). Proof:
 ``proofs/kseq.md``.
 """
@@ -63,9 +65,9 @@ def verify(p: torch.Tensor, q: torch.Tensor, drafts: torch.Tensor, *,
     rows, k = x.shape
     row = torch.arange(rows, device=x.device)
     if call.shared:  # one target and one draft for every row: one rho*, as the core's cache
-        rho, beta = (v.expand(rows) for v in rho_star(p_hat[:1], q_hat[:1], k))
+        rho, deficit = (v.expand(rows) for v in rho_star(p_hat[:1], q_hat[:1], k))
     else:
-        rho, beta = rho_star(p_hat, q_hat, k)
+        rho, deficit = rho_star(p_hat, q_hat, k)
 
     # The core decides most tests without rho (u < p/(k q) accepts, u >= p/q rejects); rho
     # lies in [1, k], so testing u < p / (rho q) directly gives the same outcome.
@@ -79,25 +81,27 @@ def verify(p: torch.Tensor, q: torch.Tensor, drafts: torch.Tensor, *,
         index = torch.where(accept, j, index)
         open_ = open_ & ~accept
 
-    miss = _power_of_miss(beta, k)
-    scale = torch.where(beta > 0.0, (1.0 - miss) / beta, 0.0)
+    scale = _scale(deficit, k)
     irho = _sampling.reciprocal(rho)
     low = torch.minimum(q_hat, p_hat * irho[:, None])  # min(q, p / rho)
     residual = torch.clamp(p_hat - low * scale[:, None], min=0.0)  # (N, V)
     total = _sampling.lane_sums(residual)
-    guard = open_ & ~(total > 0.0)  # rounding guard: return the last draft
+    guard = open_ & ~(total > 0.0)  # rounding guard: draw from the target itself
     drawn = _sampling.invert(residual, u[:, k], total)  # the core's threshold: u * total
-    token = torch.where(open_, torch.where(guard, x[:, k - 1], drawn), token)
-    index = torch.where(open_, torch.where(guard, k - 1, -1), index)
+    drawn = _sampling.where_needed(guard, drawn, lambda: _sampling.invert(p_hat, u[:, k]))
+    token = torch.where(open_, drawn, token)
     return Verdict(token, index)
 
 
-def _power_of_miss(beta: torch.Tensor, k: int) -> torch.Tensor:
-    """``(1 - beta)^k`` by k multiplications, as the core forms it."""
-    miss = torch.ones_like(beta)
+def _scale(deficit: torch.Tensor, k: int) -> torch.Tensor:
+    """``(1 - (1 - beta)^k) / beta`` as the geometric sum ``1 + m + ... + m^(k-1)`` of the
+    deficit ``m = 1 - beta``, as the core's ``_scale`` forms it."""
+    scale = torch.zeros_like(deficit)
+    term = torch.ones_like(deficit)
     for _ in range(k):
-        miss = miss * (1.0 - beta)
-    return miss
+        scale = scale + term
+        term = term * deficit
+    return scale
 
 
 def _rounds(k: int) -> int:
@@ -134,32 +138,35 @@ def _to_front(keep: torch.Tensor, *values: torch.Tensor) -> tuple[torch.Tensor, 
     return (*out, kept)
 
 
-def _beta_g(rho, k, fixed_q, fixed_p, bp, bq, alive):
-    """beta(rho) and g(rho) per row, the band tokens with ``p >= rho q`` (N, m), and the
-    sequential sums ``above`` (of ``q`` over them) and ``below`` (of ``p`` over the others)."""
-    up = alive & (bp >= rho[:, None] * bq)  # (N, m)
-    above = _sampling.sequential_sums(torch.where(up, bq, 0.0))
-    below = _sampling.sequential_sums(torch.where(alive & ~up, bp, 0.0))
-    beta = (fixed_q + above) + (fixed_p + below) / rho
-    return beta, (1.0 - _power_of_miss(beta, k)) - rho * beta, up, above, below
+def _deficit_g(rho, k, low_gap, low_p, fold_q, fold_p, bp, bq, alive):
+    """The deficit m(rho) = sum (q - p/rho)+ and g(rho) = (1 - rho) + rho m - m^k per row,
+    the band tokens still ``alive`` in (N, m) buffers, as the core's ``_deficit_g``."""
+    inside = alive & (bp < rho[:, None] * bq)  # (N, m)
+    band = _sampling.sequential_sums(torch.where(inside, bq - bp / rho[:, None], 0.0))
+    deficit = ((low_gap + ((rho - 1.0) / rho) * low_p) + (fold_q - fold_p / rho)) + band
+    power = torch.ones_like(deficit)
+    for _ in range(k):
+        power = power * deficit
+    return deficit, ((1.0 - rho) + rho * deficit) - power
 
 
 def rho_star(p_hat: torch.Tensor, q_hat: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(rho, beta(rho))`` per row for normalised ``p_hat``, ``q_hat`` (N, V): two (N,) tensors.
+    """``(rho, m(rho))`` per row for normalised ``p_hat``, ``q_hat`` (N, V): two (N,) tensors,
+    ``m = 1 - beta`` the deficit.
 
-    The arithmetic of the core's ``_rho_star`` (and its twin ``_rho_star_numpy``):
-    ``fixed_p``, ``fixed_q`` are lane sums of ``p_hat`` over the low tokens (``p <= q``) and
-    of ``q_hat`` over the high ones (``p >= k q``); the band (``1 < p/q < k``) is a buffer
-    in token order whose ``rho``-dependent sums are sequential over the tokens still
-    ``alive``. After the step at ``mid``, the band tokens on the side the step decided
-    (``p >= mid q`` if ``g(mid) <= 0``, else ``p < mid q``) are folded into ``fixed_q``
-    (resp. ``fixed_p``) and leave the buffer; their sequential sum is the ``above`` (resp.
-    ``below``) sum that ``beta(mid)`` just formed. ``beta`` is the one computed when ``hi``
-    was last set, or ``beta(hi)`` at the end if ``hi`` never moved.
+    The arithmetic of the core's ``_rho_star`` (and its twin ``_rho_star_numpy``; read their
+    comment block): ``low_gap``, ``low_p`` are lane sums over the low tokens (``p <= q``) of
+    ``q - p`` and of ``p``; the band (``q < p < k q``) is a buffer in token order whose
+    ``rho``-dependent sum is sequential over the tokens still ``alive``. After the step at
+    ``mid``, the band tokens the step decided leave the buffer: if ``g(mid) <= 0`` those with
+    ``p >= mid q`` (they contribute 0 from then on), else those with ``p < mid q``, whose
+    sequential sums of ``q`` and ``p`` go into ``fold_q``, ``fold_p``. The deficit returned is
+    the one computed when ``hi`` was last set, or ``m(hi)`` at the end if it is negative
+    there (hi never moved).
 
     All rows bisect together; a row stops where the core's loop stops and is frozen from
     then on. The number of rounds is bounded in advance (:func:`_rounds`), so on an
-    accelerator the loop has no host synchronisation: folded tokens are masked out of the
+    accelerator the loop has no host synchronisation: settled tokens are masked out of the
     buffer. On CPU, where reading a value back costs nothing, the buffer is also compacted
     (alive tokens moved to the front, in order) whenever that halves its width, and the
     loop ends once every row has stopped; dropping zeros and idle rounds changes no value.
@@ -167,19 +174,20 @@ def rho_star(p_hat: torch.Tensor, q_hat: torch.Tensor, k: int) -> tuple[torch.Te
     dtype, device = p_hat.dtype, p_hat.device
     on_cpu = device.type == "cpu"
     rows = p_hat.shape[0]
-    low = p_hat <= q_hat  # min(q, p/rho) = p/rho for every rho >= 1
-    high = ~low & (p_hat >= k * q_hat)  # min(q, p/rho) = q for every rho <= k
-    band = ~low & ~high
-    fixed_p = _sampling.lane_sums(torch.where(low, p_hat, 0.0))
-    fixed_q = _sampling.lane_sums(torch.where(high, q_hat, 0.0))
+    low = p_hat <= q_hat
+    band = ~low & (p_hat < k * q_hat)
+    low_gap = _sampling.lane_sums(torch.where(low, q_hat - p_hat, 0.0))
+    low_p = _sampling.lane_sums(torch.where(low, p_hat, 0.0))
     bp, bq, alive = _to_front(band, p_hat, q_hat)  # (N, m) each, band tokens in token order
+    fold_q = torch.zeros(rows, dtype=dtype, device=device)
+    fold_p = torch.zeros(rows, dtype=dtype, device=device)
 
     one = torch.ones(rows, dtype=dtype, device=device)
-    beta_one, g_one, *_ = _beta_g(one, k, fixed_q, fixed_p, bp, bq, alive)
+    deficit_one, g_one = _deficit_g(one, k, low_gap, low_p, fold_q, fold_p, bp, bq, alive)
     at_one = g_one <= 0.0
     lo = one.clone()
     hi = torch.full((rows,), float(k), dtype=dtype, device=device)
-    beta_hi = torch.full((rows,), -1.0, dtype=dtype, device=device)  # -1: hi never moved
+    deficit_hi = torch.full((rows,), -1.0, dtype=dtype, device=device)  # < 0: hi never moved
     stopped = at_one.clone()
     for _ in range(_rounds(k)):
         stopped = stopped | (hi - lo <= core.RHO_RTOL * hi)
@@ -187,23 +195,25 @@ def rho_star(p_hat: torch.Tensor, q_hat: torch.Tensor, k: int) -> tuple[torch.Te
         stopped = stopped | (mid <= lo) | (mid >= hi)
         if on_cpu and bool(stopped.all()):
             break
-        beta, g, up, above, below = _beta_g(mid, k, fixed_q, fixed_p, bp, bq, alive)
+        deficit, g = _deficit_g(mid, k, low_gap, low_p, fold_q, fold_p, bp, bq, alive)
         move = ~stopped
         down = move & (g <= 0.0)  # rho* <= mid: hi comes down to mid
         rise = move & ~(g <= 0.0)
+        below = alive & (bp < mid[:, None] * bq)  # (N, m)
+        settle_up = down[:, None] & alive & ~below  # contribute 0 for every rho <= mid
+        settle_low = rise[:, None] & below  # contribute q - p/rho for every rho >= mid
         hi = torch.where(down, mid, hi)
-        beta_hi = torch.where(down, beta, beta_hi)
+        deficit_hi = torch.where(down, deficit, deficit_hi)
         lo = torch.where(rise, mid, lo)
-        fixed_q = torch.where(down, fixed_q + above, fixed_q)
-        fixed_p = torch.where(rise, fixed_p + below, fixed_p)
-        fold = (down[:, None] & up) | (rise[:, None] & alive & ~up)  # (N, m): decided for good
-        alive = alive & ~fold
+        fold_q = torch.where(rise, fold_q + _sampling.sequential_sums(torch.where(settle_low, bq, 0.0)), fold_q)
+        fold_p = torch.where(rise, fold_p + _sampling.sequential_sums(torch.where(settle_low, bp, 0.0)), fold_p)
+        alive = alive & ~(settle_up | settle_low)
         if on_cpu and alive.shape[1] > 0:
             widest = int(alive.sum(dim=1).max())
             if 2 * widest <= alive.shape[1]:
                 bp, bq, alive = _to_front(alive, bp, bq)
-    beta_end, *_ = _beta_g(hi, k, fixed_q, fixed_p, bp, bq, alive)
-    beta_hi = torch.where(beta_hi < 0.0, beta_end, beta_hi)
+    deficit_end, _ = _deficit_g(hi, k, low_gap, low_p, fold_q, fold_p, bp, bq, alive)
+    deficit_hi = torch.where(deficit_hi < 0.0, deficit_end, deficit_hi)
     rho = torch.where(at_one, one, hi)
-    beta = torch.where(at_one, beta_one, beta_hi)
-    return rho, beta
+    deficit = torch.where(at_one, deficit_one, deficit_hi)
+    return rho, deficit

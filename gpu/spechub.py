@@ -125,21 +125,23 @@ def _verify_pairs(call: _api.VerifyCall) -> tuple[torch.Tensor, torch.Tensor]:
     head = torch.clamp(pa - s_ai, min=0.0)
     hub_den = torch.where(hub_second, s_ia, s_ai)
     hub_num = torch.where(hub_second, head, pa)
-    zero_den = ~(hub_den > 0.0)  # rounding guard: return the draft just tested
+    zero_den = ~(hub_den > 0.0)  # rounding guard: draw from the target itself
     accept_a = u[:, 1] < hub_num / hub_den
 
     wa = torch.clamp(head - s_ia, min=0.0)
     total = z_rest + wa
-    zero_total = ~(total > 0.0)  # rounding guard: return the hub
+    zero_total = ~(total > 0.0)  # rounding guard: draw from the target itself
     p2[rows, a] = wa
     drawn = _sampling.invert(p2, u[:, 2], total)  # the core's threshold: u * (z_rest + wa)
+    # the guard's draw from p at the residual uniform, where a guard fires (else `drawn`)
+    from_p = _sampling.where_needed(zero_den | zero_total, drawn, lambda: _sampling.invert(p_hat, u[:, 2]))
 
-    token = torch.where(zero_total, a, drawn)
-    index = torch.where(zero_total, hub_index, -1)
+    token = torch.where(zero_total, from_p, drawn)
+    index = torch.full_like(token, -1)
     token = torch.where(accept_a, a, token)
     index = torch.where(accept_a, hub_index, index)
-    token = torch.where(zero_den, i, token)
-    index = torch.where(zero_den, own_index, index)
+    token = torch.where(zero_den, from_p, token)
+    index = torch.where(zero_den, -1, index)
     token = torch.where(accept_i, i, token)
     index = torch.where(accept_i, own_index, index)
     return token, index

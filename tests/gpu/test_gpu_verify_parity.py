@@ -233,7 +233,7 @@ def _band_rich(rng: np.random.Generator, rows: int, vocab: int) -> tuple[np.ndar
 
 @pytest.mark.parametrize("vocab", [10, 71, 300])
 def test_kseq_rho_matches_core_rho_star(vocab):
-    """(rho, beta) per row equals the core's numba ``_rho_star`` and its numpy twin, bit for
+    """(rho, deficit) per row equals the core's numba ``_rho_star`` and its numpy twin, bit for
     bit, on rows normalised as every path normalises them (row sums in lane order)."""
     rng = np.random.default_rng(11)
     for k in (1, 2, 3, 7, 40):
@@ -242,12 +242,12 @@ def test_kseq_rho_matches_core_rho_star(vocab):
         p_t, q_t = torch.from_numpy(p), torch.from_numpy(q)
         p_hat = p_t * gpu._sampling.reciprocal(gpu._sampling.lane_sums(p_t))[:, None]
         q_hat = q_t * gpu._sampling.reciprocal(gpu._sampling.lane_sums(q_t))[:, None]
-        rho, beta = gpu.kseq.rho_star(p_hat, q_hat, k)
+        rho, deficit = gpu.kseq.rho_star(p_hat, q_hat, k)
         bp, bq = np.empty(vocab), np.empty(vocab)
         for b in range(p.shape[0]):
             want = specsample.kseq._rho_star_numpy(p[b], q[b], sp[b], sq[b], k)
             assert specsample.kseq._rho_star(p[b], q[b], sp[b], sq[b], k, bp, bq) == want
-            assert (float(rho[b]), float(beta[b])) == want, (k, b)
+            assert (float(rho[b]), float(deficit[b])) == want, (k, b)
 
 
 def test_kseq_round_bound_covers_the_core_loop():

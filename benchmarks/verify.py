@@ -108,8 +108,10 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=9, help="timed repeats per measurement")
     parser.add_argument("--rows", type=int, default=64, help="distinct pairs (the B = 64 batch)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--vocab", type=int, action="append",
+                        help="vocabulary size to run (repeatable; default 32000 and 151936)")
     args = parser.parse_args(argv)
-    vocabs = [32000] if args.quick else [32000, 151936]
+    vocabs = args.vocab or ([32000] if args.quick else [32000, 151936])
     repeats = 3 if args.quick else args.repeats
     batches = [1, args.rows]
     print(f"numba {numba.__version__}, numpy {np.__version__}, specsample {specsample.__version__}; "

@@ -62,20 +62,28 @@ def _hubs(q2) -> np.ndarray:
     return np.argmax(q2, axis=1).astype(np.int64)
 
 
+@numba.njit(cache=True)
+def _first_pair_outside(hubs, d2):
+    """First row whose pair does not hold exactly one hub (-1 if none); ``hubs`` has one
+    entry, or one per row of ``d2``."""
+    for b in range(d2.shape[0]):
+        a = hubs[0] if hubs.shape[0] == 1 else hubs[b]
+        if (d2[b, 0] == a) == (d2[b, 1] == a):
+            return b
+    return -1
+
+
 def _check_tuples(q2, d2) -> np.ndarray | None:
     """Raise for a tuple outside the draft law; return the hub of each row of ``q2``."""
     if d2.shape[1] != 2:
         return None
     hubs = _hubs(q2)
-    hub = np.broadcast_to(hubs, (d2.shape[0],))
-    first, second = d2[:, 0], d2[:, 1]
-    ok = (first == hub) != (second == hub)
-    bad = np.flatnonzero(~ok)
-    if bad.size:
-        b = int(bad[0])
+    b = _first_pair_outside(hubs, d2)
+    if b >= 0:
+        a = int(hubs[0] if hubs.shape[0] == 1 else hubs[b])
         raise ValueError(
-            f"draft tuple {(int(first[b]), int(second[b]))} is outside SpecHub's draft law: "
-            f"exactly one of the two drafts must be the hub a={int(hub[b])} (argmax of q, "
+            f"draft tuple {(int(d2[b, 0]), int(d2[b, 1]))} is outside SpecHub's draft law: "
+            f"exactly one of the two drafts must be the hub a={a} (argmax of q, "
             "smallest index on ties)"
         )
     return hubs

@@ -9,6 +9,7 @@ return the process exit status.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -18,13 +19,16 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 import specsample
-from specsample import report
+from specsample import compare, report
 from specsample.demo_pairs import PAIR_NAMES, demo_pairs
+from specsample.figure import plot_compare
 
 #: Exit status when a measured rate disagrees with its exact value (a library bug).
 EXIT_FLAGGED = 1
 #: Exit status for an output file that cannot be written.
 EXIT_IO = 1
+#: Exit status for unusable arguments found after parsing (as argparse's own errors).
+EXIT_USAGE = 2
 #: Exit status after Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
 
@@ -89,6 +93,51 @@ def _k_list(text: str) -> tuple[int, ...]:
     return ks
 
 
+def _positive_float_list(text: str) -> tuple[float, ...]:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError("give at least one number")
+    values = []
+    for part in parts:
+        try:
+            value = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected numbers > 0, got {part!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"expected numbers > 0, got {part!r}")
+        values.append(value)
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"a value is repeated in {text!r}")
+    return tuple(values)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _source(text: str) -> str:
+    """``real``, a synthetic family, or something that names a ``.npz`` file."""
+    if text in compare.SOURCES:
+        return text
+    if text.lower().endswith(".npz") or os.sep in text or os.path.exists(text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"expected {', '.join(compare.SOURCES)} or the path of a .npz file; got {text!r}"
+    )
+
+
+def _count_or_all(text: str) -> int | None:
+    if text.strip().lower() == "all":
+        return None
+    return _positive_int(text)
+
+
 # ---------------------------------------------------------------- progress and output
 class ProgressBar:
     """A one-line progress bar redrawn in place on a terminal stream.
@@ -125,14 +174,19 @@ class ProgressBar:
         self.stream.flush()
 
 
-def _write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, so that an
-    error leaves either the old file or none, never a half-written one."""
+def _write_atomic(path: str, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8, or bytes) to ``path`` through a temporary file in the
+    same folder, so that an error leaves either the old file or none, never a half-written
+    one."""
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".specsample-", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        if isinstance(data, bytes):
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -140,6 +194,29 @@ def _write_atomic(path: str, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _check_folder(path: str | None, option: str) -> bool:
+    """Before a long run: True when ``path``'s folder exists (else say so on stderr)."""
+    if path is None:
+        return True
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(folder) and not os.path.isdir(path):
+        return True
+    why = "it is a folder" if os.path.isdir(path) else f"the folder {folder!r} does not exist"
+    print(f"specsample: error: cannot write {option} {path!r}: {why}", file=sys.stderr)
+    return False
+
+
+def _write_figure(data: bytes, path: str) -> int:
+    """Write the PNG ``data`` to ``path`` atomically; return an exit status."""
+    try:
+        _write_atomic(path, data)
+    except OSError as exc:
+        print(f"specsample: error: cannot write {path!r}: {exc}", file=sys.stderr)
+        return EXIT_IO
+    print(f"specsample: wrote {path}", file=sys.stderr)
+    return 0
 
 
 def _emit(text: str, output: str | None) -> int:
@@ -165,6 +242,16 @@ _FORMATTERS = {
 }
 
 
+#: Real pairs per temperature in the demo's acceptance-vs-bound report (of 304 per temperature).
+DEMO_REAL_PAIRS = 32
+#: Exact-rate cost limit (``report.exact_work``) of the demo's real-pair report: RRSw cells
+#: costlier than this (k >= 3 on the larger pairs) are measured, so the demo stays well
+#: under a minute. ``specsample compare`` uses ``report.EXACT_WORK_LIMIT``.
+DEMO_COMPARE_EXACT_LIMIT = 1e5
+#: Where the demo writes its figure unless told otherwise.
+DEMO_FIGURE = "specsample-demo.png"
+
+
 def _demo_epilog() -> str:
     lines = ["embedded pairs (p = target, q = draft):"]
     for pair in demo_pairs().values():
@@ -176,9 +263,17 @@ def _demo_epilog() -> str:
         "numpy.random.default_rng([seed, crc32(pair), k, crc32(scheme)]), so its numbers do",
         "not depend on which other pairs, k or schemes are chosen.",
         "",
+        "Then, on real pairs (the Qwen2.5-Coder 1.5B/0.5B next-token distributions shipped",
+        f"in specsample/data; {DEMO_REAL_PAIRS} evenly spaced pairs of each temperature by default),",
+        "it prints the acceptance-vs-bound report of 'specsample compare' (k = 2,3,4 unless -k",
+        f"is given; RRSw cells costing more than {DEMO_COMPARE_EXACT_LIMIT:g} are measured unless",
+        f"--exact-limit is given) and draws it to {DEMO_FIGURE}. --format csv holds the",
+        "synthetic table only ('specsample compare --format csv' gives the other); json holds",
+        "both (the real-pair report under the key \"real_pairs\").",
+        "",
         f"Exit status {EXIT_FLAGGED} if a measured rate lies more than {report.FLAG_SE:g} standard errors from",
-        "its exact value: rare for a correct library (about 6e-7 per cell by the normal",
-        "approximation), so it signals a bug.",
+        "its exact value (or above its OT bound): rare for a correct library (about 6e-7 per",
+        "cell by the normal approximation), so it signals a bug.",
     ]
     return "\n".join(lines)
 
@@ -186,18 +281,20 @@ def _demo_epilog() -> str:
 def _add_demo(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "demo",
-        help="run every verifier on the embedded target/draft pairs; print acceptance rates",
+        help="run every verifier on embedded pairs: acceptance table, then acceptance vs bound",
         description=(
             "Run every verifier in specsample.SCHEMES on embedded target/draft pairs for\n"
             "k = 1..4 drafts and print a table of acceptance rates: the exact value next to\n"
-            "one measured by running the real batched draft+verify code."
+            "one measured by running the real batched draft+verify code. Then compare each\n"
+            "verifier's acceptance on real LLM next-token pairs with the optimal-transport\n"
+            "bound of its own draft law, print that table and write it as a figure."
         ),
         epilog=_demo_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--samples", type=_positive_int, default=20_000, metavar="N",
-        help="draft+verify runs per cell (default: %(default)s)",
+        help="draft+verify runs per cell of the synthetic table (default: %(default)s)",
     )
     parser.add_argument(
         "--seed", type=_non_negative_int, default=0, metavar="S",
@@ -213,24 +310,44 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
         help=f"comma-separated schemes (default: all: {','.join(specsample.SCHEMES)})",
     )
     parser.add_argument(
-        "-k", "--k", dest="ks", type=_k_list, default=(1, 2, 3, 4), metavar="K[,K...]",
-        help="numbers of drafts (default: 1,2,3,4)",
+        "-k", "--k", dest="ks", type=_k_list, default=None, metavar="K[,K...]",
+        help="numbers of drafts (default: 1,2,3,4 in the synthetic table, 2,3,4 on real pairs)",
     )
     parser.add_argument(
         "--format", choices=tuple(_FORMATTERS), default="text",
-        help="output format (default: %(default)s)",
+        help="output format (default: %(default)s; csv: the synthetic table only)",
     )
     parser.add_argument(
         "-o", "--output", metavar="FILE", default=None,
         help="write the output to FILE instead of stdout",
     )
     parser.add_argument(
-        "--exact-limit", type=_non_negative_float, default=report.EXACT_WORK_LIMIT, metavar="W",
+        "--exact-limit", type=_non_negative_float, default=None, metavar="W",
         help=(
             "compute the exact RRSw rate for k >= 3 only when its estimated cost m^(k-2) V "
             "(m = tokens with q > p) is at most W, else show the measured value only "
-            "(default: %(default)g, a few seconds at most each; 'inf' computes all)"
+            f"(default: {report.EXACT_WORK_LIMIT:g} in the synthetic table, a few seconds at most "
+            f"each; {DEMO_COMPARE_EXACT_LIMIT:g} on real pairs; 'inf' computes all)"
         ),
+    )
+    parser.add_argument(
+        "--real-pairs", type=_count_or_all, default=DEMO_REAL_PAIRS, metavar="N",
+        help=(
+            "real pairs per temperature in the acceptance-vs-bound report, evenly spaced "
+            "through the shipped set ('all': 304 each; default: %(default)s)"
+        ),
+    )
+    parser.add_argument(
+        "--no-compare", action="store_true",
+        help="skip the acceptance-vs-bound report on real pairs (and its figure)",
+    )
+    parser.add_argument(
+        "--plot", metavar="FILE", default=DEMO_FIGURE,
+        help="where to write the figure, a PNG (default: %(default)s in the current folder)",
+    )
+    parser.add_argument(
+        "--no-plot", action="store_true",
+        help="do not write the figure",
     )
     parser.add_argument(
         "--no-progress", action="store_true",
@@ -244,14 +361,244 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """``specsample demo``: the acceptance table on the embedded pairs."""
+    """``specsample demo``: the acceptance table on the embedded pairs, then the
+    acceptance-vs-bound report on real pairs and its figure."""
     pairs = demo_pairs()
     if args.list_pairs:
         lines = [f"{p.name:<7} V={p.vocab:<5} {p.description}" for p in pairs.values()]
         return _emit("\n".join(lines) + "\n", args.output)
-    bar = ProgressBar(sys.stderr, enabled=not args.no_progress and sys.stderr.isatty())
+    plot = None if args.no_compare or args.no_plot else args.plot
+    if not (_check_folder(args.output, "-o") and _check_folder(plot, "--plot")):
+        return EXIT_IO
+    show_bar = not args.no_progress and sys.stderr.isatty()
     result = report.acceptance_report(
         [pairs[name] for name in args.pairs],
+        ks=(1, 2, 3, 4) if args.ks is None else args.ks,
+        schemes=args.schemes,
+        samples=args.samples,
+        seed=args.seed,
+        exact_limit=report.EXACT_WORK_LIMIT if args.exact_limit is None else args.exact_limit,
+        progress=ProgressBar(sys.stderr, enabled=show_bar),
+    )
+    real = None
+    if not args.no_compare:
+        real = compare.compare(
+            compare.real_population(per_temperature=args.real_pairs),
+            ks=compare.DEFAULT_KS if args.ks is None else args.ks,
+            schemes=args.schemes,
+            seed=args.seed,
+            exact_limit=DEMO_COMPARE_EXACT_LIMIT if args.exact_limit is None else args.exact_limit,
+            progress=ProgressBar(sys.stderr, enabled=show_bar),
+        )
+    if args.format == "json":
+        data = report.report_dict(result)
+        if real is not None:
+            data["real_pairs"] = compare.report_dict(real)
+        text = json.dumps(data, indent=2) + "\n"
+    else:
+        text = _FORMATTERS[args.format](result)
+        if args.format == "text" and real is not None:
+            color = args.output is None and sys.stdout.isatty()
+            text += "\n" + compare.format_text(real, color=color)
+    if plot is not None:
+        status = _write_figure(plot_compare(real, title=_DEMO_TITLE), plot)
+        if status:
+            return status
+    status = _emit(text, args.output)
+    if status:
+        return status
+    return _flag_status(len(result.flagged) + (len(real.flagged) if real is not None else 0))
+
+
+_DEMO_TITLE = "Acceptance vs optimal-transport bound: Qwen2.5-Coder 1.5B (target) / 0.5B (draft)"
+
+
+def _flag_status(flagged: int) -> int:
+    if flagged:
+        print(
+            f"specsample: {flagged} measured rate(s) disagree with the exact value or exceed "
+            "their bound; this indicates a bug -- please report it",
+            file=sys.stderr,
+        )
+        return EXIT_FLAGGED
+    return 0
+
+
+# ---------------------------------------------------------------- compare
+_COMPARE_FORMATS = ("text", "csv", "json")
+#: Synthetic pairs per temperature unless --pairs says otherwise.
+SYNTHETIC_PAIRS = 64
+#: Options that only a synthetic family takes: dest -> (families, flag).
+_SYNTHETIC_OPTIONS = {
+    "vocab": (compare.SYNTHETIC, "--vocab"),
+    "noise": (compare.SYNTHETIC, "--noise"),
+    "alpha": (("dirichlet",), "--alpha"),
+    "exponent": (("zipf",), "--exponent"),
+    "draft_temperature": (("zipf",), "--draft-temperature"),
+}
+
+
+def _compare_epilog() -> str:
+    laws = ", ".join(
+        f"{s} -> {compare.LAW_LABELS[law]}" + ("" if max_k is None else f" (k <= {max_k})")
+        for s, (law, max_k) in compare.DRAFT_LAWS.items()
+    )
+    return "\n".join([
+        "sources:",
+        "  real       the Qwen2.5-Coder 1.5B (target) / 0.5B (draft) next-token pairs shipped in",
+        "             specsample/data (304 at T = 0.6, 304 at T = 1.0; its README says how they",
+        "             were made and why bounds on them are bounds of a real instance)",
+        "  dirichlet  p0 ~ Dirichlet(alpha), q0 = p0 * exp(noise * Z), both at each temperature",
+        "  zipf       p0 = Zipf(exponent), q0 = p0 at --draft-temperature * exp(noise * Z), both",
+        "             at each temperature (Z standard normal per token, seeded by --seed)",
+        "  FILE.npz   p, q of shape (N, V) -- or 1-D with offsets (N+1,), as the shipped file --",
+        "             and optionally temperature (N,); each pair a probability vector",
+        "",
+        "Per pair and k: each verifier's exact acceptance_rate (RRSw k >= 3 above --exact-limit:",
+        "measured by --samples draft+verify runs, marked in the table) and",
+        "specsample.lp.ot_bound of its own draft law:",
+        f"  {laws}",
+        "and the bounds for i.i.d. drafts and drafts without replacement. Then, per",
+        "temperature, the mean over pairs with a 95% Student-t interval over pairs, and the",
+        "paired gap bound - acceptance.",
+        "",
+        f"Exit status {EXIT_FLAGGED} if a measured rate exceeds its own bound by more than "
+        f"{report.FLAG_SE:g} standard errors",
+        f"(a bug); {EXIT_USAGE} for bad arguments or an unusable --source.",
+    ])
+
+
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "compare",
+        help="acceptance of every verifier vs the OT bound of its draft law, over many pairs",
+        description=(
+            "For k = 2,3,4 drafts, compare every verifier's mean acceptance over a population\n"
+            "of target/draft pairs with the optimal-transport bound of its own draft law (the\n"
+            "most any exact verifier could accept with those drafts), split by temperature."
+        ),
+        epilog=_compare_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--source", type=_source, default="real", metavar="SRC",
+        help="real (default), dirichlet, zipf, or the path of a .npz file",
+    )
+    parser.add_argument(
+        "--pairs", type=_count_or_all, default=None, metavar="N",
+        help=(
+            "pairs per temperature: for real and .npz sources N evenly spaced ones (default: "
+            f"all); for synthetic ones the number generated (default: {SYNTHETIC_PAIRS})"
+        ),
+    )
+    parser.add_argument(
+        "--temperatures", type=_positive_float_list, default=None, metavar="T[,T...]",
+        help=(
+            "real and .npz: keep these temperatures (default: all present); synthetic: "
+            "generate at these (default: "
+            + ",".join(str(t) for t in compare.DEFAULT_TEMPERATURES) + ")"
+        ),
+    )
+    synthetic = parser.add_argument_group("synthetic families")
+    synthetic.add_argument("--vocab", type=_positive_int, default=None, metavar="V",
+                           help="tokens per pair (default: 1000)")
+    synthetic.add_argument("--noise", type=_non_negative_float, default=None, metavar="SD",
+                           help="sd of the draft's per-token log-noise (default: dirichlet 1, zipf 0.5)")
+    synthetic.add_argument("--alpha", type=_positive_float, default=None, metavar="A",
+                           help="dirichlet concentration (default: 0.05)")
+    synthetic.add_argument("--exponent", type=_positive_float, default=None, metavar="S",
+                           help="zipf exponent (default: 1.1)")
+    synthetic.add_argument("--draft-temperature", type=_positive_float, default=None, metavar="TAU",
+                           help="zipf: the draft is the target at this temperature (default: 1.3)")
+    parser.add_argument(
+        "--schemes", type=_name_list(tuple(specsample.SCHEMES), "scheme"),
+        default=tuple(specsample.SCHEMES), metavar="NAMES",
+        help=f"comma-separated schemes (default: all: {','.join(specsample.SCHEMES)})",
+    )
+    parser.add_argument(
+        "-k", "--k", dest="ks", type=_k_list, default=compare.DEFAULT_KS, metavar="K[,K...]",
+        help="numbers of drafts (default: " + ",".join(map(str, compare.DEFAULT_KS)) + ")",
+    )
+    parser.add_argument(
+        "--samples", type=_positive_int, default=compare.DEFAULT_SAMPLES, metavar="N",
+        help="draft+verify runs per measured pair (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=_non_negative_int, default=0, metavar="S",
+        help="seed of the synthetic families and of every measured pair (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--exact-limit", type=_non_negative_float, default=report.EXACT_WORK_LIMIT, metavar="W",
+        help=(
+            "compute the exact RRSw rate for k >= 3 only when its estimated cost m^(k-2) V "
+            "is at most W, else measure it (default: %(default)g; 'inf' computes all: "
+            "hours at k = 4 on the real pairs)"
+        ),
+    )
+    parser.add_argument(
+        "--format", choices=_COMPARE_FORMATS, default="text",
+        help="output format (default: %(default)s; csv: the summary rows; json: also every pair)",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", default=None,
+        help="write the output to FILE instead of stdout",
+    )
+    parser.add_argument(
+        "--plot", metavar="FILE", default=None,
+        help="also draw the report as a PNG figure to FILE",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true",
+        help="never draw the progress bar (it is drawn only when stderr is a terminal)",
+    )
+    parser.set_defaults(func=cmd_compare)
+
+
+def _usage_error(message: str) -> int:
+    print(f"specsample compare: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _population(args: argparse.Namespace) -> compare.Population:
+    """Build the population ``args`` asks for (ValueError / FileNotFoundError if unusable)."""
+    if args.source == "real":
+        return compare.real_population(
+            temperatures=args.temperatures, per_temperature=args.pairs
+        )
+    if args.source in compare.SYNTHETIC:
+        options = {
+            dest: getattr(args, dest)
+            for dest, (families, _) in _SYNTHETIC_OPTIONS.items()
+            if args.source in families and getattr(args, dest) is not None
+        }
+        family = (
+            compare.dirichlet_population if args.source == "dirichlet" else compare.zipf_population
+        )
+        return family(
+            SYNTHETIC_PAIRS if args.pairs is None else args.pairs,
+            temperatures=args.temperatures or compare.DEFAULT_TEMPERATURES,
+            seed=args.seed,
+            **options,
+        )
+    return compare.npz_population(
+        args.source, temperatures=args.temperatures, per_temperature=args.pairs
+    )
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``specsample compare``: acceptance vs the OT bound of each verifier's draft law."""
+    for dest, (families, flag) in _SYNTHETIC_OPTIONS.items():
+        if getattr(args, dest) is not None and args.source not in families:
+            return _usage_error(f"{flag} applies to --source {' or '.join(families)} only")
+    if not (_check_folder(args.output, "-o") and _check_folder(args.plot, "--plot")):
+        return EXIT_IO
+    try:
+        population = _population(args)
+    except (FileNotFoundError, ValueError) as exc:
+        return _usage_error(f"--source {args.source}: {exc}")
+    bar = ProgressBar(sys.stderr, enabled=not args.no_progress and sys.stderr.isatty())
+    result = compare.compare(
+        population,
         ks=args.ks,
         schemes=args.schemes,
         samples=args.samples,
@@ -259,17 +606,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         exact_limit=args.exact_limit,
         progress=bar,
     )
-    status = _emit(_FORMATTERS[args.format](result), args.output)
+    if args.format == "text":
+        text = compare.format_text(result, color=args.output is None and sys.stdout.isatty())
+    elif args.format == "csv":
+        text = compare.format_csv(result)
+    else:
+        text = compare.format_json(result)
+    if args.plot is not None:
+        status = _write_figure(plot_compare(result), args.plot)
+        if status:
+            return status
+    status = _emit(text, args.output)
     if status:
         return status
-    if result.flagged:
-        print(
-            f"specsample: {len(result.flagged)} measured rate(s) disagree with the exact "
-            "value; this indicates a bug -- please report it",
-            file=sys.stderr,
-        )
-        return EXIT_FLAGGED
-    return 0
+    return _flag_status(len(result.flagged))
 
 
 # ---------------------------------------------------------------- entry point
@@ -288,6 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo(commands)
+    _add_compare(commands)
     return parser
 
 

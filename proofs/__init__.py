@@ -7,5 +7,7 @@ proven statements exactly, and asserts that the library's exact path agrees with
 transcription. ``python -m proofs`` runs every check; see ``proofs/README.md``.
 """
 
-#: The check modules, in the order of ``specsample.SCHEMES``.
-CHECKS = ("check_single", "check_rrs", "check_rrsw", "check_spechub", "check_kseq")
+#: The check modules, in the order of ``specsample.SCHEMES`` (SpecHub has two: k = 2, k >= 3).
+CHECKS = (
+    "check_single", "check_rrs", "check_rrsw", "check_spechub", "check_spechub_k", "check_kseq",
+)

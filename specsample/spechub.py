@@ -555,7 +555,10 @@ def _verify_set_row_numpy(p, q, sp, hubs, rest, d, u) -> tuple[int, int]:
     z = int(d[z_pos])
     if u[0] < (float(p[z]) * ip) / (float(q[z]) / rest):
         return z, z_pos
-    weights = np.maximum(p * ip - q / rest, 0.0)
+    outside = np.ones(q.shape[0], dtype=bool)
+    outside[hubs] = False
+    q_prime = np.divide(q, rest, out=np.zeros_like(q), where=outside)  # never q(a) / R
+    weights = np.maximum(p * ip - q_prime, 0.0)
     weights[hubs] = p[hubs] * ip
     total = _sampling.lane_sum(weights)
     if not total > 0.0:
@@ -722,7 +725,9 @@ def _set_output_law(inputs: _api.LawInputs, d: np.ndarray) -> np.ndarray:
     reach = one - first
     if reach == 0:
         return law
-    residual = np.where(others, np.maximum(p - q / rest, zero), p)
+    q_prime = np.array([zero] * q.shape[0], dtype=q.dtype)
+    q_prime[others] = q[others] / rest  # never q(a) / R, which overflows for R tiny
+    residual = np.where(others, np.maximum(p - q_prime, zero), p)
     total = residual.sum()
     if not total > 0:  # rounding guard, as in the kernel
         return law + reach * p

@@ -75,7 +75,7 @@ def test_spechub_k_check_catches_a_residual_without_the_hubs(monkeypatch) -> Non
         return [0 if x in hubs else r for x, r in enumerate(exact(p, q, hubs))]
 
     monkeypatch.setattr(check_spechub_k, "residual", without_hubs)
-    with pytest.raises(ProofCheckError, match="Theorem 1|Lemma 3"):
+    with pytest.raises(ProofCheckError, match=r"Theorem 1|Lemma 3"):
         check_spechub_k.check(max_vocab=3)
 
 

@@ -85,57 +85,75 @@ def _min_support(k: int) -> int:
 
 
 # ---------------------------------------------------------------- hubs
+@numba.njit(cache=True, inline="always")
+def _insert(q, out, count, n, i):
+    """Insert token ``i`` into the running top list ``out[:count]`` (descending ``q``, equal
+    values in ascending id: ``i`` goes after every entry it does not exceed); return the new
+    count (at most ``n``: the last entry drops out of a full list)."""
+    v = q[i]
+    j = count if count < n else n - 1
+    while j > 0 and q[out[j - 1]] < v:
+        out[j] = out[j - 1]
+        j -= 1
+    out[j] = i
+    return min(count + 1, n)
+
+
 @numba.njit(cache=True)
 def _top_rows(q, n):
     """Kernel: (R, n) ids of the ``n`` largest entries of each row of ``q`` (R, V), in
-    descending order of ``q``, ties to the smallest id (``n <= V``).
+    descending order of ``q``, ties to the smallest id (``1 <= n <= V``).
 
-    One pass per row with an insertion into the running top ``n``; a later token enters only
-    if strictly larger than the ``n``-th so far, and is placed after every entry it does not
-    exceed, so equal values keep ascending ids.
+    The first ``n`` tokens fill the list; after that a token enters only if strictly larger
+    than the current ``n``-th value ``t``, so an earlier id wins every tie. Blocks of
+    ``LANES`` tokens are first scanned with a vectorisable count of entries above ``t``;
+    only the rare blocks holding one are walked token by token.
     """
     rows, vocab = q.shape
+    lanes = _sampling.LANES
     out = np.empty((rows, n), np.int64)
     for r in range(rows):
+        row = q[r]
+        top = out[r]
         count = 0
-        for i in range(vocab):
-            v = q[r, i]
-            if count == n:
-                if not v > q[r, out[r, n - 1]]:
+        for i in range(n):
+            count = _insert(row, top, count, n, i)
+        t = row[top[n - 1]]
+        b = n
+        while b < vocab:
+            e = b + lanes
+            if e <= vocab:
+                above = 0
+                for lane in range(lanes):  # fixed trip count: vectorises
+                    above += row[b + lane] > t
+                if above == 0:
+                    b = e
                     continue
-                j = n - 1
             else:
-                j = count
-                count += 1
-            while j > 0 and q[r, out[r, j - 1]] < v:
-                out[r, j] = out[r, j - 1]
-                j -= 1
-            out[r, j] = i
+                e = vocab
+            for i in range(b, e):
+                if row[i] > t:
+                    _insert(row, top, n, n, i)
+                    t = row[top[n - 1]]
+            b = e
     return out
-
-
-def _top_numpy(q: np.ndarray, n: int) -> np.ndarray:
-    """Numpy twin of one row of :func:`_top_rows` in O(V): the ``n``-th largest value, every
-    entry above it, then the smallest ids among the entries equal to it."""
-    vocab = q.shape[0]
-    nth = q[np.argpartition(q, vocab - n)[vocab - n]]
-    above = np.flatnonzero(q > nth)
-    ties = np.flatnonzero(q == nth)[: n - above.shape[0]]
-    chosen = np.concatenate([above, ties])
-    return chosen[np.lexsort((chosen, -q[chosen]))].astype(np.int64)
 
 
 def _hub_set(q: np.ndarray, n: int) -> list[int]:
     """The ``n`` hubs of one row (float or Fraction), in hub order."""
     if q.dtype == object:
         return sorted(range(q.shape[0]), key=lambda i: (-q[i], i))[:n]
-    return [int(i) for i in _top_numpy(q, n)]
+    return [int(i) for i in _top_rows(np.ascontiguousarray(q, dtype=np.float64)[None, :], n)[0]]
 
 
 def _hub_table(q2: np.ndarray, n: int) -> np.ndarray:
-    """(R, n) hubs of every row of ``q2``: numpy for one row, the kernel for a batch (both
-    give the unique answer; ``tests`` compare them)."""
-    if q2.dtype == object or q2.shape[0] == 1:
+    """(R, n) hubs of every row of ``q2``, in hub order.
+
+    Float rows use :func:`_top_rows` on the one-row path too: the hubs are a selection with a
+    single right answer, not a draw, so there is nothing for a numpy twin to reproduce
+    (``tests/test_spechub_k.py`` checks the kernel against a full sort, ties included).
+    """
+    if q2.dtype == object:
         return np.array([_hub_set(row, n) for row in q2], dtype=np.int64).reshape(-1, n)
     return _top_rows(q2, n)
 
@@ -499,7 +517,13 @@ def _position(drafts, x):
 
 @numba.njit(cache=True)
 def _verify_set_row(p, q, sp, hubs, rest, d, u):
-    """One tuple, ``k >= 3``: ``hubs`` sorted ascending, ``rest`` = R (unnormalised)."""
+    """One tuple, ``k >= 3``: ``hubs`` sorted ascending, ``rest`` = R (unnormalised).
+
+    After a rejection the draw inverts ``norm(r)`` at ``u[k]`` with the tokens in the order
+    *hubs first* (ascending ids), then the other tokens in id order: a hub (probability
+    ``p(A) / Z``) costs O(k) once the lane sum ``Z`` is known, and only a residual token
+    outside the hubs walks the vocabulary.
+    """
     k = d.shape[0]
     ip = 1.0 / sp
     z_pos = k - 1 if _position(hubs, d[0]) >= 0 else 0
@@ -513,12 +537,20 @@ def _verify_set_row(p, q, sp, hubs, rest, d, u):
     target = u[k] * total
     cum = 0.0
     last = -1
+    for m in range(hubs.shape[0]):
+        a = hubs[m]
+        v = p[a] * ip
+        if v > 0.0:
+            cum += v
+            last = a
+            if cum > target:
+                return a, _position(d, a)
     h = 0
     for x in range(p.shape[0]):
-        hub = h < hubs.shape[0] and hubs[h] == x
-        if hub:
+        if h < hubs.shape[0] and hubs[h] == x:
             h += 1
-        v = _set_term(p, q, ip, rest, x, hub, _RESIDUAL)
+            continue
+        v = _set_term(p, q, ip, rest, x, False, _RESIDUAL)
         if v > 0.0:
             cum += v
             last = x
@@ -564,10 +596,13 @@ def _verify_set_row_numpy(p, q, sp, hubs, rest, d, u) -> tuple[int, int]:
     if not total > 0.0:
         x = _sampling.np_draw(p * ip, u[k])
         return x, _index_of(d, x)
-    cum = np.cumsum(weights)
-    x = int(np.searchsorted(cum, u[k] * total, side="right"))
-    if x == p.shape[0]:
-        x = int(np.flatnonzero(weights > 0.0)[-1])
+    order = np.concatenate([hubs, np.flatnonzero(outside)])  # hubs first, as the kernel
+    ordered = weights[order]
+    cum = np.cumsum(ordered)
+    i = int(np.searchsorted(cum, u[k] * total, side="right"))
+    if i == p.shape[0]:
+        i = int(np.flatnonzero(ordered > 0.0)[-1])
+    x = int(order[i])
     return x, _index_of(d, x)
 
 

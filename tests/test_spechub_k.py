@@ -36,8 +36,9 @@ def hubs_by_definition(q, n: int) -> list[int]:
 @given(seed=st.integers(0, 2**32 - 1), v=st.integers(2, 80), n=st.integers(1, 6),
        rows=st.integers(1, 5))
 def test_hub_finders_agree_with_the_definition(seed, v, n, rows):
-    """The numba kernel (batches), the O(V) numpy twin (one row) and a full sort give the same
-    ordered hubs, on rows with many ties (values rounded to a few levels) and zeros."""
+    """The numba kernel (used on both paths) and a full sort give the same ordered hubs, on
+    rows with many ties (values rounded to a few levels) and zeros; V up to 80 spans several
+    blocks of LANES tokens."""
     n = min(n, v)
     rng = np.random.default_rng(seed)
     q = np.stack([make_float_probs(rng.choice(FLOAT_KINDS), v, rng) for _ in range(rows)])
@@ -46,7 +47,24 @@ def test_hub_finders_agree_with_the_definition(seed, v, n, rows):
     for r in range(rows):
         want = hubs_by_definition(q[r], n)
         assert kernel[r].tolist() == want
-        assert spechub._top_numpy(q[r], n).tolist() == want
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 40])
+def test_hub_finder_on_ordered_and_tied_rows(n):
+    """Increasing rows (every block beats the threshold), decreasing, constant (all ties: the
+    first n ids), and a row of few distinct values at V = 1000 (ties across blocks)."""
+    v = 1000
+    rows = np.stack([
+        np.arange(1, v + 1, dtype=float),
+        np.arange(v, 0, -1, dtype=float),
+        np.ones(v),
+        np.random.default_rng(n).integers(0, 5, v).astype(float),
+    ])
+    rows /= rows.sum(axis=1, keepdims=True)
+    kernel = spechub._top_rows(rows, n)
+    for r in range(rows.shape[0]):
+        assert kernel[r].tolist() == hubs_by_definition(rows[r], n)
+    assert kernel[2].tolist() == list(range(n))
 
 
 def test_hub_ties_go_to_the_smallest_index():

@@ -42,6 +42,9 @@ Verifier for ``k >= 3`` (the hub-set verifier; ``z`` is the one non-hub draft):
     else sample Y ~ norm(p on A, (p - q')+ outside A); a Y in A is the hub draft at its
     position (index >= 0), a Y outside A is a residual token (index -1, never z).
 
+(The draw inverts the weights listed hubs first, in ascending id, then the other tokens in
+id order: a hub costs O(k) once the normaliser is summed.)
+
 Both are exact and accept with probability
 
 .. math::

@@ -24,8 +24,8 @@ For a draft law ``Q``, the best acceptance any exact verifier can reach is the m
     SpecHub's law generalised: the hub set ``A`` = the ``k-1`` most likely draft tokens
     (ties to the smallest id) always drafted, plus one token ``x ~ q(. | x not in A)``
     (:func:`hub_draft_law`). Closed form (``proofs/ot_hub.md``):
-    ``min(1, p(A) + sum_{x not in A} min(p(x), q(x) / (1 - q(A))))``; for ``k = 2`` this is
-    SpecHub's law and acceptance.
+    ``min(1, p(A) + sum_{x not in A} min(p(x), q(x) / (1 - q(A))))``; as a set law this is
+    :mod:`specsample.spechub`'s for every ``k >= 2``, and this is its acceptance.
 
 Every :class:`Bound` names the cut ``B`` reaching the minimum, so ``value == p(B) + 1 - W(B)``
 can be re-checked independently.
@@ -149,8 +149,10 @@ def hub_draft_law(q, k: int) -> dict[tuple[int, ...], object]:
 
     ``A = (a_1, ..., a_{k-1})`` are the ``k-1`` most likely tokens under ``q`` in descending
     order (ties to the smallest id); ``x`` ranges over the tokens outside ``A`` with
-    ``q(x) > 0``. As a *set* law this equals SpecHub's for ``k = 2`` (which also emits the
-    order ``(x, a)``), so both have the same OT bound. ``q`` may be floats or Fractions.
+    ``q(x) > 0``. As a *set* law this equals ``specsample.spechub.draft_law(q, k)`` for
+    every ``k >= 2`` (which emits the orders ``(x, a_1, ..., a_{k-1})`` and
+    ``(a_j, the other hubs, x)``), so both have the same OT bound. ``q`` may be floats or
+    Fractions.
     """
     inputs = _api.law_inputs(_api.NO_TARGET, q)
     k = _checks.count(k, most=_checks.MAX_DRAFTS)

@@ -59,13 +59,13 @@ from specsample.lp import ot_bound
 #: Scheme name -> (the ``ot_bound`` name of the law its drafts follow, largest ``k`` for which
 #: that is known; None: every k). The one place that ties a verifier to its ceiling: a scheme
 #: missing here (or beyond its ``k``) is reported with the bound "n/a", never a wrong one.
-#: SpecHub's ordered drafts have, as a set, the hub law of ``lp.hub_draft_law`` for k <= 2;
-#: a k > 2 SpecHub would need that checked before it is listed.
+#: SpecHub's ordered drafts have, as a set, the hub law of ``lp.hub_draft_law`` for every k
+#: (proofs/spechub_k.md; tests/test_compare.py checks it against the LP on small instances).
 DRAFT_LAWS: Mapping[str, tuple[str, int | None]] = MappingProxyType({
     "single": ("iid", None),
     "rrs": ("iid", None),
     "rrsw": ("without_replacement", None),
-    "spechub": ("hub", 2),
+    "spechub": ("hub", None),
     "kseq": ("iid", None),
 })
 #: Bounds reported for every ``k`` whatever the schemes: the two common drafting laws.

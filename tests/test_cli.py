@@ -300,7 +300,8 @@ def test_text_table_shows_the_json_numbers(capsys):
             assert "   -" in exact_line
     checked = sum(1 for c in data["cells"] if c["status"] == "exact")
     assert f"All {checked} measured rates lie within 5 standard errors" in text
-    assert "spechub: k <= 2 only" in text
+    assert "single: k <= 1 only" in text and "spechub: k <=" not in text  # SpecHub: any k
+    assert "det, k=2,3: spechub with k=2 needs q to give positive probability" in text
     assert "det, k=2,3: rrsw with k=2 needs q to give positive probability" in text
 
 

@@ -144,9 +144,10 @@ def test_each_scheme_is_mapped_to_the_law_its_drafts_follow(pair):
             assert ot_bound(list(p), list(q), k, drafts=law).value == expected, (name, k, law)
 
 
-def test_own_law_is_none_beyond_what_is_known():
+def test_own_law_names_each_schemes_drafting_law():
     assert compare.own_law("spechub", 2) == "hub"
-    assert compare.own_law("spechub", 3) is None
+    assert compare.own_law("spechub", 3) == "hub"
+    assert compare.own_law("single", 2) == "iid"  # law known; k = 2 is beyond single's MAX_K
     assert compare.own_law("not-a-scheme", 2) is None
     assert set(compare.DRAFT_LAWS) == set(SCHEMES), "a scheme without a law would show n/a"
 

@@ -49,6 +49,8 @@ def chain(p, q, drafts, u, *, without_replacement: bool) -> np.ndarray:
 
 
 def spechub(p, q, drafts, u) -> np.ndarray:
+    if drafts.shape[1] >= 3:
+        return spechub_set(p, q, drafts, u)
     rows = np.arange(p.shape[0])
     p = _normalised(p)
     q = _normalised(q)
@@ -74,6 +76,33 @@ def spechub(p, q, drafts, u) -> np.ndarray:
     rest = tokens < 0
     p2[rows, a] = np.maximum(head - s_ia, 0.0)
     tokens[rest] = _sample_rows(p2[rest], u[rest, -1])
+    return tokens
+
+
+def spechub_set(p, q, drafts, u) -> np.ndarray:
+    """SpecHub for k >= 3: hubs = top k - 1 of q (by argpartition, then ordered; an exact tie
+    at the (k-1)-th value may pick another id than the library's smallest-id rule)."""
+    rows = np.arange(p.shape[0])
+    k = drafts.shape[1]
+    p = _normalised(p)
+    q = _normalised(q)
+    hubs = np.argpartition(-q, k - 2, axis=1)[:, : k - 1]
+    outside = np.ones_like(p, dtype=bool)
+    outside[rows[:, None], hubs] = False
+    rest = np.where(outside, q, 0.0).sum(axis=1)
+    q_prime = np.where(outside, q / rest[:, None], 0.0)
+    first_is_hub = np.any(drafts[:, :1] == hubs, axis=1)
+    z = np.where(first_is_hub, drafts[:, -1], drafts[:, 0])
+    accept = u[:, 0] * q_prime[rows, z] < p[rows, z]
+    hubs = np.sort(hubs, axis=1)  # the draw takes the hubs first (ascending ids), as the kernel
+    residual = np.concatenate(
+        [p[rows[:, None], hubs], np.where(outside, np.maximum(p - q_prime, 0.0), 0.0)], axis=1)
+    tokens = np.where(accept, z, -1)
+    rest_rows = np.flatnonzero(~accept)
+    pick = _sample_rows(residual[rest_rows], u[rest_rows, -1])
+    from_hubs = pick < k - 1
+    tokens[rest_rows] = np.where(
+        from_hubs, hubs[rest_rows, np.minimum(pick, k - 2)], pick - (k - 1))
     return tokens
 
 

@@ -1,6 +1,6 @@
 """Benchmark: batched verify (numba) against plain numpy and against a memory read floor.
 
-For every scheme, V in {32000, 151936}, k in {2, 4} (SpecHub: k = 2; single: k = 1) and
+For every scheme, V in {32000, 151936}, k in {2, 4} (single: k = 1) and
 batch size B in {1, 64}, on LLM-like pairs (``_pairs.py``), with drafts from the scheme's own
 draft law, it prints microseconds per row of
 
@@ -19,7 +19,7 @@ row). Every ratio compares runs made in the same process, on the same rows and u
 
 Targets (issue #2): numba >= 5x faster than numpy at V = 151936; numba within 4x of the floor.
 
-Usage: ``python benchmarks/verify.py [--quick] [--repeats N] [--rows N]``
+Usage: ``python benchmarks/verify.py [--quick] [--repeats N] [--rows N] [--schemes a,b]``
 """
 
 from __future__ import annotations
@@ -65,10 +65,12 @@ def _per_row(fn_rows, rows: int, batch: int, repeats: int) -> float:
     return _best_of(lambda: fn_rows(slice(0, batch)), repeats) / batch
 
 
-def bench(vocabs, batches, rows: int, repeats: int, seed: int):
+def bench(vocabs, batches, rows: int, repeats: int, seed: int, schemes=None):
     for vocab in vocabs:
         p, q = llm_like_pairs(rows, vocab, seed=seed)
         for name, m in specsample.SCHEMES.items():
+            if schemes is not None and name not in schemes:
+                continue
             ks = [1] if m.MAX_K == 1 else ([2] if m.MAX_K == 2 else [2, 4])
             for k in ks:
                 rng = np.random.default_rng(seed)
@@ -108,15 +110,23 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=9, help="timed repeats per measurement")
     parser.add_argument("--rows", type=int, default=64, help="distinct pairs (the B = 64 batch)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--vocab", type=int, action="append",
+                        help="vocabulary size to run (repeatable; default 32000 and 151936)")
+    parser.add_argument("--schemes", default=None,
+                        help="comma-separated scheme names (default: every registered scheme)")
     args = parser.parse_args(argv)
-    vocabs = [32000] if args.quick else [32000, 151936]
+    schemes = None if args.schemes is None else args.schemes.split(",")
+    unknown = sorted(set(schemes or ()) - set(specsample.SCHEMES))
+    if unknown:
+        parser.error(f"unknown schemes {unknown}; known: {', '.join(specsample.SCHEMES)}")
+    vocabs = args.vocab or ([32000] if args.quick else [32000, 151936])
     repeats = 3 if args.quick else args.repeats
     batches = [1, args.rows]
     print(f"numba {numba.__version__}, numpy {np.__version__}, specsample {specsample.__version__}; "
           f"{args.rows} LLM-like pairs per V, seed {args.seed}")
     print(HEADER)
     results = []
-    for r in bench(vocabs, batches, args.rows, repeats, args.seed):
+    for r in bench(vocabs, batches, args.rows, repeats, args.seed, schemes):
         results.append(r)
         print(format_row(r), flush=True)
     big = [r for r in results if r["V"] == max(vocabs)]

@@ -24,8 +24,8 @@ For a draft law ``Q``, the best acceptance any exact verifier can reach is the m
     SpecHub's law generalised: the hub set ``A`` = the ``k-1`` most likely draft tokens
     (ties to the smallest id) always drafted, plus one token ``x ~ q(. | x not in A)``
     (:func:`hub_draft_law`). Closed form (``proofs/ot_hub.md``):
-    ``min(1, p(A) + sum_{x not in A} min(p(x), q(x) / (1 - q(A))))``; for ``k = 2`` this is
-    SpecHub's law and acceptance.
+    ``min(1, p(A) + sum_{x not in A} min(p(x), q(x) / (1 - q(A))))``; as a set law this is
+    :mod:`specsample.spechub`'s for every ``k >= 2``, and this is its acceptance.
 
 Every :class:`Bound` names the cut ``B`` reaching the minimum, so ``value == p(B) + 1 - W(B)``
 can be re-checked independently.
@@ -149,8 +149,10 @@ def hub_draft_law(q, k: int) -> dict[tuple[int, ...], object]:
 
     ``A = (a_1, ..., a_{k-1})`` are the ``k-1`` most likely tokens under ``q`` in descending
     order (ties to the smallest id); ``x`` ranges over the tokens outside ``A`` with
-    ``q(x) > 0``. As a *set* law this equals SpecHub's for ``k = 2`` (which also emits the
-    order ``(x, a)``), so both have the same OT bound. ``q`` may be floats or Fractions.
+    ``q(x) > 0``. As a *set* law this equals ``specsample.spechub.draft_law(q, k)`` for
+    every ``k >= 2`` (which emits the orders ``(x, a_1, ..., a_{k-1})`` and
+    ``(a_j, the other hubs, x)``), so both have the same OT bound. ``q`` may be floats or
+    Fractions.
     """
     inputs = _api.law_inputs(_api.NO_TARGET, q)
     k = _checks.count(k, most=_checks.MAX_DRAFTS)
@@ -266,13 +268,13 @@ def _without_replacement_race(inputs, k: int, order: np.ndarray) -> Bound:
     n = int(np.count_nonzero(q))  # q > 0 tokens come first in the ratio order
     qpos = np.ascontiguousarray(q[:n])
     c = _suffix(qpos)
-    q_kth = float(np.sort(qpos)[-k])
-    nu = qpos / _one_minus(qpos)
-    w2 = (1.0 - c) - c * np.concatenate([[0.0], np.cumsum(nu)])  # exact k = 2 control
+    q_kth = float(np.partition(qpos, n - k)[n - k])
+    # exact k = 2 control: 1 - W_2 = c (1 + sum_T nu), nu = q / (1 - q)
+    tail_2 = 1.0 + np.concatenate([[0.0], np.cumsum(qpos / _one_minus(qpos))])
     for refine in (1, 2, 4):
         t, w = _race.nodes(q_kth, k, refine)
         integral_k, integral_2 = _race.prefix_integrals(qpos, c, k, t, w)
-        check = float(np.max(np.abs((1.0 - c * integral_2) - w2)))
+        check = float(np.max(c * np.abs(integral_2 - tail_2)))
         if check <= _race.QUADRATURE_TOL:
             break
     else:
@@ -281,13 +283,12 @@ def _without_replacement_race(inputs, k: int, order: np.ndarray) -> Bound:
             f"QUADRATURE_TOL={_race.QUADRATURE_TOL} even with 4x refined panels; use "
             "specsample.lp.optimal_acceptance with rrsw.draft_law(q, k) for small V"
         )
-    w_k = np.clip(1.0 - c * integral_k, 0.0, 1.0)
-    w_k[:k] = 0.0  # fewer than k tokens cannot hold k distinct drafts
-    w_k = np.concatenate([w_k, np.ones(q.shape[0] - n)])  # W = 1 once c = 0
-    cp = np.concatenate([[0.0], np.cumsum(p)])
-    objective = cp + 1.0 - w_k
+    # p(T_j) + 1 - W(T_j) for j <= n; beyond n, c = 0 and W = 1, so j = n is the best there
+    miss = np.clip(c * integral_k, 0.0, 1.0)  # 1 - W
+    miss[:k] = 1.0  # fewer than k tokens cannot hold k distinct drafts
+    objective = np.concatenate([[0.0], np.cumsum(p[:n])]) + miss
     j = int(np.argmin(objective))
-    value = float(np.sum(p[:j])) + 1.0 - float(w_k[j])
+    value = float(np.sum(p[:j])) + float(miss[j])
     return _prefix_bound(inputs, k, "without_replacement", order, j, value, "race-quadrature", check)
 
 

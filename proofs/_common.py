@@ -95,7 +95,7 @@ def same_draft_law(library: Mapping, ours: Law) -> bool:
 
 
 def main(name: str, check: Callable[..., Tally], doc: str, grid: Mapping[str, object],
-         unit: str = "(p, q, k)") -> None:
+         unit: str = "(p, q, k)", counted: str = "draft tuples") -> None:
     """Command line of a check script: run ``check`` on the grid and print what it covered.
 
     ``grid`` holds the check's defaults, ``max_vocab`` and ``denominators``.
@@ -109,6 +109,6 @@ def main(name: str, check: Callable[..., Tally], doc: str, grid: Mapping[str, ob
     start = time.perf_counter()
     tally = check(max_vocab=args.max_vocab, denominators=tuple(args.denominators))
     seconds = time.perf_counter() - start
-    print(f"{name}: OK, {tally.instances} instances {unit}, {tally.tuples} draft tuples "
+    print(f"{name}: OK, {tally.instances} instances {unit}, {tally.tuples} {counted} "
           f"checked exactly (V <= {args.max_vocab}, denominators {tuple(args.denominators)}) "
           f"in {seconds:.1f} s")

@@ -60,17 +60,18 @@ def main(instances: int = 300, seed: int = 0) -> int:
         for k in range(1, min(4, support) + 1):
             value = closed_form(p, q, k)
             require(brute_min_cut(p, hub_law(q, k)) == value, f"hub law k={k}: p={p} q={q}")
-        if support >= 2:
-            value = closed_form(p, q, 2)
-            law = spechub.draft_law(q, 2)
-            require(brute_min_cut(p, law) == value, f"SpecHub law min cut != closed form: p={p} q={q}")
+        for k in range(2, min(4, support) + 1):
+            value = closed_form(p, q, k)
+            law = spechub.draft_law(q, k)
+            require(brute_min_cut(p, law) == value, f"SpecHub law min cut != closed form: k={k} p={p} q={q}")
             accepted = Fraction(0)
             for x, mass in law.items():
                 out = spechub.output_law(p, q, list(x))
                 accepted += mass * sum((out[y] for y in set(x)), Fraction(0))
-            require(accepted == value, f"SpecHub accepts {accepted} != optimum {value}: p={p} q={q}")
-            require(spechub.acceptance_rate(p, q, 2) == value, "spechub.acceptance_rate != optimum")
-    print(f"check_ot_hub: {instances} instances: hub-law min cut == closed form (k<=4); SpecHub optimal")
+            require(accepted == value, f"SpecHub accepts {accepted} != optimum {value}: k={k} p={p} q={q}")
+            require(spechub.acceptance_rate(p, q, k) == value, f"spechub.acceptance_rate != optimum, k={k}")
+    print(f"check_ot_hub: {instances} instances: hub-law min cut == closed form (k<=4); "
+          "SpecHub optimal (k=2..4)")
     return 0
 
 

@@ -113,7 +113,7 @@ def prepare_verify(
     if p.shape[-1] != q.shape[-1]:
         raise ValueError(f"p has {p.shape[-1]} tokens but q has {q.shape[-1]}")
     vocab = p.shape[-1]
-    d = _checks.tokens(drafts, vocab)
+    d = _checks.tokens(drafts, vocab, check_range=False)  # range: _checks.drafted below
     if d.size == 0:
         raise ValueError(f"drafts is empty (shape {d.shape}); give at least one draft token")
     if d.ndim == 1:

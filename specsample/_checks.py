@@ -129,12 +129,32 @@ def hub_and_rest(
     """
     if hub is None:
         hub = np.argmax(q2, axis=1).astype(np.int64)
-    rest = total - q2[np.arange(q2.shape[0]), hub]
-    for r in np.flatnonzero(rest < 1e-3 * total):
-        others = q2[r].copy()
-        others[hub[r]] = 0.0
-        rest[r] = _sampling.lane_sum(others)
-    return hub, rest
+    return hub, _rest_of_hub(q2, total, hub)
+
+
+@numba.njit(cache=True)
+def _rest_of_hub(q2, total, hub):
+    """``total - q[hub]`` per row, or (below 1e-3 of the total) the lane sum of the row with
+    0.0 at the hub -- bit for bit ``_sampling.lane_sum`` of that row."""
+    rows, vocab = q2.shape
+    lanes = _sampling.LANES
+    body = vocab - vocab % lanes
+    rest = np.empty(rows)
+    acc = np.zeros(lanes)
+    for r in range(rows):
+        a = hub[r]
+        rest[r] = total[r] - q2[r, a]
+        if rest[r] < 1e-3 * total[r]:
+            acc[:] = 0.0
+            for b in range(0, body, lanes):
+                for lane in range(lanes):
+                    i = b + lane
+                    acc[lane] += 0.0 if i == a else q2[r, i]
+            s = _sampling.finish_lanes(acc)
+            for i in range(body, vocab):
+                s += 0.0 if i == a else q2[r, i]
+            rest[r] = s
+    return rest
 
 
 def support(q2: np.ndarray) -> np.ndarray:
@@ -243,10 +263,18 @@ def randomness(rng, uniforms, shape: tuple[int, ...]) -> np.ndarray:
     if arr.shape != shape:
         raise ValueError(f"uniforms must have shape {shape}; got {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.all((arr >= 0.0) & (arr < 1.0)):
+    if not _all_in_unit_interval(arr.reshape(-1)):
         bad = arr[~((arr >= 0.0) & (arr < 1.0))].ravel()[0]
         raise ValueError(f"uniforms must lie in [0, 1); found {float(bad)!r}")
     return arr
+
+
+@numba.njit(cache=True)
+def _all_in_unit_interval(u):
+    for i in range(u.shape[0]):
+        if not (u[i] >= 0.0 and u[i] < 1.0):  # NaN fails both
+            return False
+    return True
 
 
 @numba.njit(cache=True)
@@ -271,14 +299,16 @@ def drafted(q2: np.ndarray, d2: np.ndarray, *, batched: bool) -> None:
     if code:
         where = f"drafts[{b}, {j}]" if batched else f"drafts[{j}]"
         if code == 1:
-            raise ValueError(f"{where} = {int(d2[b, j])} is outside [0, {q2.shape[1]})")
+            raise ValueError(f"drafts holds token {int(d2[b, j])}, outside [0, {q2.shape[1]})")
         raise ValueError(f"{where} = {int(d2[b, j])} has q = 0: that token cannot have been drafted")
 
 
-def tokens(drafts, vocab: int, name: str = "drafts") -> np.ndarray:
+def tokens(drafts, vocab: int, name: str = "drafts", *, check_range: bool = True) -> np.ndarray:
     """Check an array of token ids: integers (not bool, not float) in ``[0, vocab)``.
 
-    Returns a C-contiguous int64 array of the same shape.
+    Returns a C-contiguous int64 array of the same shape. ``check_range=False`` leaves the
+    range to the caller (e.g. :func:`drafted`, which checks it with ``q > 0`` in one pass);
+    ids that do not fit int64 are refused either way.
     """
     if isinstance(drafts, (str, bytes)) or drafts is None:
         raise TypeError(f"{name} must be an integer array of token ids; got {type(drafts).__name__}")
@@ -288,7 +318,7 @@ def tokens(drafts, vocab: int, name: str = "drafts") -> np.ndarray:
         raise TypeError(f"{name} must be a rectangular integer array: {exc}") from None
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integer token ids; got dtype {arr.dtype}")
-    if arr.size:
+    if arr.size and (check_range or (arr.dtype.kind == "u" and arr.dtype.itemsize == 8)):
         lo, hi = arr.min(), arr.max()
         if lo < 0 or hi >= vocab:
             bad = lo if lo < 0 else hi

@@ -21,6 +21,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from specsample import _kernel_cache
+
+_kernel_cache.refresh()  # before any kernel of the package is compiled or loaded
+
 #: Number of independent accumulators in a lane sum. 32 float64 accumulators are eight
 #: 4-wide vector registers: enough independent additions in flight that a pass over the
 #: vocabulary runs at memory speed (8 lanes were latency-bound at twice the read time).

@@ -1,5 +1,8 @@
 """Tests of the command line (specsample.cli), the demo report and the embedded pairs.
 
+The demo runs here with ``--no-compare`` (its synthetic table only); its real-pair
+acceptance-vs-bound part and ``specsample compare`` are tested in ``test_compare.py``.
+
 The statistical checks here use a band of 6 standard errors per cell (false-alarm chance
 about 2e-9 per cell by the normal approximation; the full demo has 140 cells).
 """
@@ -43,7 +46,7 @@ def demo_json():
     saved = sys.stdout
     sys.stdout = buffer
     try:
-        status = cli.main(["demo", "--samples", str(DEMO_SAMPLES), "--format", "json"])
+        status = cli.main(["demo", "--no-compare", "--samples", str(DEMO_SAMPLES), "--format", "json"])
     finally:
         sys.stdout = saved
     assert status == 0
@@ -147,7 +150,7 @@ def test_bad_arguments_exit_nonzero_with_a_message(argv, fragment, capsys):
 
 def test_unwritable_output_fails_cleanly(tmp_path, capsys):
     target = tmp_path / "missing-folder" / "table.txt"
-    argv = ["demo", "--pairs", "det", "-k", "1", "--samples", "10", "-o", str(target)]
+    argv = ["demo", "--no-compare", "--pairs", "det", "-k", "1", "--samples", "10", "-o", str(target)]
     status, out, err = run_main(argv, capsys)
     assert status == cli.EXIT_IO
     assert "cannot write" in err
@@ -232,7 +235,7 @@ def test_demo_best_marks_the_largest_value(demo_json):
 
 def test_demo_cells_do_not_depend_on_the_subset_chosen(demo_json, capsys):
     status, out, _ = run_main(
-        ["demo", "--samples", str(DEMO_SAMPLES), "--format", "json", "--pairs", "hard",
+        ["demo", "--no-compare", "--samples", str(DEMO_SAMPLES), "--format", "json", "--pairs", "hard",
          "-k", "3", "--schemes", "kseq,rrs"],
         capsys,
     )
@@ -251,7 +254,7 @@ def test_demo_cells_do_not_depend_on_the_subset_chosen(demo_json, capsys):
 
 
 def test_demo_same_seed_same_output_other_seed_other_draws(capsys):
-    argv = ["demo", "--pairs", "point", "-k", "2", "--samples", "3000", "--format", "csv"]
+    argv = ["demo", "--no-compare", "--pairs", "point", "-k", "2", "--samples", "3000", "--format", "csv"]
     first = run_main([*argv, "--seed", "7"], capsys)
     again = run_main([*argv, "--seed", "7"], capsys)
     other = run_main([*argv, "--seed", "8"], capsys)
@@ -261,7 +264,7 @@ def test_demo_same_seed_same_output_other_seed_other_draws(capsys):
 
 
 def test_exact_limit_zero_and_inf(capsys):
-    base = ["demo", "--pairs", "point", "-k", "3,4", "--schemes", "rrsw", "--samples", "500",
+    base = ["demo", "--no-compare", "--pairs", "point", "-k", "3,4", "--schemes", "rrsw", "--samples", "500",
             "--format", "json"]
     status, out, _ = run_main([*base, "--exact-limit", "0"], capsys)
     assert status == 0
@@ -279,7 +282,7 @@ def test_exact_limit_zero_and_inf(capsys):
 
 
 # ---------------------------------------------------------------- formats and output
-SMALL = ["demo", "--pairs", "point,det", "-k", "1,2,3", "--samples", "1000"]
+SMALL = ["demo", "--no-compare", "--pairs", "point,det", "-k", "1,2,3", "--samples", "1000"]
 
 
 def test_text_table_shows_the_json_numbers(capsys):
@@ -303,7 +306,8 @@ def test_text_table_shows_the_json_numbers(capsys):
             assert "   -" in exact_line
     checked = sum(1 for c in data["cells"] if c["status"] == "exact")
     assert f"All {checked} measured rates lie within 5 standard errors" in text
-    assert "spechub: k <= 2 only" in text
+    assert "single: k <= 1 only" in text and "spechub: k <=" not in text  # SpecHub: any k
+    assert "det, k=2,3: spechub with k=2 needs q to give positive probability" in text
     assert "det, k=2,3: rrsw with k=2 needs q to give positive probability" in text
 
 
@@ -359,7 +363,7 @@ def _biased_rrs():
 
 def test_demo_flags_a_biased_verifier_and_exits_1(monkeypatch, capsys):
     monkeypatch.setitem(specsample.SCHEMES, "biased", _biased_rrs())
-    argv = ["demo", "--pairs", "hard", "-k", "2", "--schemes", "rrs,biased", "--samples", "20000"]
+    argv = ["demo", "--no-compare", "--pairs", "hard", "-k", "2", "--schemes", "rrs,biased", "--samples", "20000"]
     status, out, err = run_main(argv, capsys)
     assert status == cli.EXIT_FLAGGED
     assert "disagree with the exact" in err

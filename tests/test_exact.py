@@ -1,6 +1,6 @@
 """The exact tier: every scheme's laws checked in rational arithmetic.
 
-For each scheme and each supported ``k <= 3``, hypothesis draws rational ``p`` and ``q``
+For each scheme and each supported ``k <= 3`` (SpecHub ``k <= 4``), hypothesis draws rational ``p`` and ``q``
 (``V <= 6``, zeros and ties frequent; ``tests/strategies.py``), the test enumerates every
 draft tuple of ``draft_law(q, k)`` and checks with ``fractions.Fraction`` equality:
 
@@ -9,7 +9,7 @@ draft tuple of ``draft_law(q, k)`` and checks with ``fractions.Fraction`` equali
 * ``draft_law`` sums to 1 and puts mass only on tuples the scheme can draw.
 
 Then the acceptance formulas: ``k = 1`` gives ``1 - TV(p, q)``; SpecHub's closed form
-(recomputed here); K-SEQ's ``(1 - 1/e)`` guarantee against the i.i.d. optimum; and every
+(recomputed here, k = 2..4) and its draft law (hubs, first marginal q, set law); K-SEQ's ``(1 - 1/e)`` guarantee against the i.i.d. optimum; and every
 verifier stays at or below the optimal-transport optimum of its own draft law, computed by
 brute-force min-cut over token subsets (THEORY.md section 6).
 """
@@ -33,6 +33,8 @@ def _cases() -> list[tuple[str, int]]:
     cases = []
     for name, module in SCHEMES.items():
         top = 3 if module.MAX_K is None else min(module.MAX_K, 3)
+        if name == "spechub":
+            top = 4  # k (V - k + 1) tuples: k = 4 costs no more than k = 3
         cases.extend((name, k) for k in range(1, top + 1))
     return cases
 
@@ -86,11 +88,18 @@ def first_argmax(q) -> int:
     return min(range(len(q)), key=lambda i: (-q[i], i))
 
 
-def spechub_closed_form(p, q) -> Fraction:
-    """``min(1, p(a) + sum_{x != a} min(p(x), q(x) / (1 - q(a))))``, hub a = first argmax."""
-    a = first_argmax(q)
-    inside = sum((min(p[x], q[x] / (1 - q[a])) for x in range(len(p)) if x != a), Fraction(0))
-    return min(Fraction(1), p[a] + inside)
+def top_hubs(q, k: int) -> list[int]:
+    """The k - 1 most likely tokens of q, descending, ties to the smallest id."""
+    return sorted(range(len(q)), key=lambda i: (-q[i], i))[: k - 1]
+
+
+def spechub_closed_form(p, q, k: int = 2) -> Fraction:
+    """``min(1, p(A) + sum_{x not in A} min(p(x), q(x) / (1 - q(A))))`` with hubs A the
+    top k - 1 tokens of q (for k = 2, A = {a}, a = first argmax)."""
+    hubs = top_hubs(q, k)
+    rest = sum((q[x] for x in range(len(q)) if x not in hubs), Fraction(0))
+    inside = sum((min(p[x], q[x] / rest) for x in range(len(p)) if x not in hubs), Fraction(0))
+    return min(Fraction(1), sum((p[a] for a in hubs), Fraction(0)) + inside)
 
 
 def enumerate_laws(module, p, q, k: int):
@@ -143,6 +152,30 @@ def test_spechub_draft_law_is_hub_pairs_with_first_marginal_q(q):
     assert first == list(q)
 
 
+@pytest.mark.parametrize("k", [3, 4])
+@given(data=st.data())
+def test_spechub_k_draft_law_is_hubs_plus_one_token(k, data):
+    """k >= 3: every tuple is (z, a_1..a_{k-1}) or (a_j, the other hubs in order, z); the
+    first draft has marginal q; as a set, the drafts are A plus z ~ q(. | not in A)."""
+    q = data.draw(rational_probs(need=k), label="q")
+    hubs = top_hubs(q, k)
+    rest = sum((q[x] for x in range(len(q)) if x not in hubs), Fraction(0))
+    law = spechub.draft_law(q, k)
+    first = [Fraction(0)] * len(q)
+    by_set = {}
+    for x, prob in law.items():
+        if x[0] in hubs:
+            assert list(x[1:-1]) == [a for a in hubs if a != x[0]] and x[-1] not in hubs, x
+        else:
+            assert list(x[1:]) == hubs, x
+        first[x[0]] += prob
+        by_set[frozenset(x)] = by_set.get(frozenset(x), Fraction(0)) + prob
+    assert first == list(q)
+    want = {frozenset([*hubs, z]): q[z] / rest
+            for z in range(len(q)) if z not in hubs and q[z] > 0}
+    assert by_set == want
+
+
 # ---------------------------------------------------------------- acceptance formulas
 @pytest.mark.parametrize("name", list(SCHEMES))
 @given(pq=rational_pairs())
@@ -151,10 +184,11 @@ def test_one_draft_acceptance_is_one_minus_total_variation(name, pq):
     assert SCHEMES[name].acceptance_rate(p, q, 1) == 1 - total_variation(p, q)
 
 
-@given(pq=rational_pairs(need=2))
-def test_spechub_acceptance_equals_closed_form(pq):
-    p, q = pq
-    assert spechub.acceptance_rate(p, q, 2) == spechub_closed_form(p, q)
+@pytest.mark.parametrize("k", [2, 3, 4])
+@given(data=st.data())
+def test_spechub_acceptance_equals_closed_form(k, data):
+    p, q = data.draw(rational_pairs(need=k), label="p, q")
+    assert spechub.acceptance_rate(p, q, k) == spechub_closed_form(p, q, k)
 
 
 #: 632/1000 < 1 - 1/e = 0.63212...: 1 - 1/e is irrational, so the guarantee is checked with
@@ -194,7 +228,7 @@ def test_kseq_rho_is_feasible_and_just_above_the_root(k, pq):
 @settings(max_examples=examples(0.6))
 @given(data=st.data())
 def test_acceptance_never_exceeds_ot_optimum_of_own_draft_law(name, k, data):
-    """No exact verifier beats the min-cut bound; SpecHub (k = 2), the optimal verifiers
+    """No exact verifier beats the min-cut bound; SpecHub (every k), the optimal verifiers
     (opt_iid, opt_wor) and every scheme at k = 1 reach it."""
     module = SCHEMES[name]
     p, q = data.draw(_pairs(name, k), label="p, q")
@@ -223,8 +257,8 @@ def test_p_equal_q_accepts_always(name, k, p):
 
 @pytest.mark.parametrize(("name", "k"), CASES)
 def test_disjoint_supports_never_accept(name, k):
-    p = (F(1, 2), F(1, 2), F(0), F(0), F(0))
-    q = (F(0), F(0), F(1, 3), F(1, 3), F(1, 3))
+    p = (F(1, 2), F(1, 2), F(0), F(0), F(0), F(0))
+    q = (F(0), F(0), F(1, 4), F(1, 4), F(1, 4), F(1, 4))
     module = SCHEMES[name]
     assert module.acceptance_rate(p, q, k) == 0
     for x in module.draft_law(q, k):
@@ -235,9 +269,9 @@ def test_disjoint_supports_never_accept(name, k):
 def test_point_mass_target_against_uniform_draft(name, k):
     """p = delta_0, q uniform on 4 tokens. Any exact verifier outputs 0, so it accepts
     exactly when 0 was drafted: 1 - (3/4)^k for i.i.d. drafts, k/4 without replacement, and
-    always for SpecHub k = 2 (the hub is token 0: ties go to the smallest index)."""
+    always for SpecHub k >= 2 (token 0 is a hub: ties go to the smallest index)."""
     p = (F(1), F(0), F(0), F(0))
-    expected = {"rrsw": F(k, 4), "opt_wor": F(k, 4), "spechub": F(1) if k == 2 else F(1, 4)}
+    expected = {"rrsw": F(k, 4), "opt_wor": F(k, 4), "spechub": F(1) if k >= 2 else F(1, 4)}
     want = expected.get(name, 1 - F(3, 4) ** k)
     assert SCHEMES[name].acceptance_rate(p, UNIFORM4, k) == want
 

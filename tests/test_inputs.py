@@ -48,8 +48,11 @@ def rng():
 
 
 def valid_drafts(name: str, k: int = 1) -> np.ndarray:
-    """A tuple every scheme's verify accepts: SpecHub's k = 2 pairs need the hub, token 0."""
-    return np.array([1, 0] if (name == "spechub" and k == 2) else list(range(1, k + 1)))
+    """A tuple every scheme's verify accepts: SpecHub's tuples (k >= 2) are one non-hub token
+    followed by the hubs 0, ..., k-2 of Q in order."""
+    if name == "spechub" and k >= 2:
+        return np.array([k - 1, *range(k - 1)])
+    return np.array(list(range(1, k + 1)))
 
 
 def max_k(name: str) -> int:

@@ -23,10 +23,12 @@ MINIMUM = {
     "check_rrs": (2500, 13000),
     "check_rrsw": (1600, 4000),
     "check_spechub": (1500, 3500),
+    "check_spechub_k": (13000, 65000),
     "check_kseq": (2600, 38000),
     "check_opt_iid": (2600, 13000),
     "check_opt_wor": (700, 1900),
     "check_opt_sweep": (300, 1000),  # (random instances, items swept)
+    "check_data_buckets": (850, 29000),  # (p, q) pairs, reductions
 }
 
 
@@ -63,6 +65,22 @@ def test_check_catches_a_verifier_that_is_not_exact(monkeypatch) -> None:
     monkeypatch.setattr(check_rrs, "output_law", no_residual)
     with pytest.raises(ProofCheckError, match="Theorem 1"):
         check_rrs.check(max_vocab=2)
+
+
+def test_spechub_k_check_catches_a_residual_without_the_hubs(monkeypatch) -> None:
+    """A hub-set verifier whose residual leaves out the hubs (only ``(p - q')+`` outside A)
+    is not exact, and check_spechub_k reports Theorem 1 as broken."""
+    from proofs import check_spechub_k
+    from proofs._common import ProofCheckError
+
+    exact = check_spechub_k.residual
+
+    def without_hubs(p, q, hubs):
+        return [0 if x in hubs else r for x, r in enumerate(exact(p, q, hubs))]
+
+    monkeypatch.setattr(check_spechub_k, "residual", without_hubs)
+    with pytest.raises(ProofCheckError, match=r"Theorem 1|Lemma 3"):
+        check_spechub_k.check(max_vocab=3)
 
 
 def test_check_catches_a_library_that_disagrees(monkeypatch) -> None:

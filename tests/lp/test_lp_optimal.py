@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from lp_strategies import exact_pair, float_pair, user_law
+from lp_strategies import exact_pair, float_pair, rational_vector, user_law
 from specsample.lp import (
     MINCUT_MAX_TOKENS,
     SolverError,
@@ -124,6 +124,61 @@ def test_callable_law_is_enumerated():
     p = np.array([0.2, 0.2, 0.6])
     res = optimal_acceptance(p, lambda t: q[t[0]] * q[t[1]], k=2)
     assert abs(res.value - ot_bound(p, q, 2).value) <= AGREE
+
+
+# ---------------------------------------------------------------- SpecHub reaches the optimum
+#: SpecHub's closed-form acceptance against the LP optimum of its own draft law (float path).
+SPECHUB_AGREE = 1e-12
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+@given(data=st.data())
+def test_spechub_acceptance_is_the_lp_optimum_of_its_own_draft_law(k, data):
+    """spechub.acceptance_rate(p, q, k) == ot_bound(..., drafts="hub") == the LP optimum of
+    spechub.draft_law(q, k): exactly in Fractions (min-cut solver); in floats within 1e-12 of
+    the optimum that HiGHS's certificate proves exactly (the float law read as rationals),
+    and within AGREE of HiGHS's own value (which can sit 1e-12 above 1), also when one
+    entry of q is 1e-12 of the others."""
+    vocab = data.draw(st.integers(k, 7), label="V")
+    p = data.draw(rational_vector(vocab), label="p")
+    q = data.draw(rational_vector(vocab, min_support=k), label="q")
+    rate = spechub.acceptance_rate(p, q, k)
+    assert rate == ot_bound(p, q, k, drafts="hub").value
+    assert rate == optimal_acceptance(p, spechub.draft_law(q, k), solver="mincut").value
+    pf, qf = np.array([float(v) for v in p]), np.array([float(v) for v in q])
+    if data.draw(st.booleans(), label="tiny entry") and np.count_nonzero(qf) > k:
+        qf[int(np.flatnonzero(qf)[-1])] *= 1e-12
+        qf /= qf.sum()
+    rate = spechub.acceptance_rate(pf, qf, k)
+    assert abs(rate - ot_bound(pf, qf, k, drafts="hub").value) <= SPECHUB_AGREE
+    res = optimal_acceptance(pf, spechub.draft_law(qf, k), solver="highs")
+    check = res.check(exact=True)
+    assert check.ok, check
+    assert abs(rate - float(check.optimum)) <= SPECHUB_AGREE
+    assert abs(rate - res.value) <= AGREE
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+@given(data=st.data())
+def test_hub_draft_law_is_spechub_draft_law_as_a_set_law(k, data):
+    """lp.hub_draft_law (one order per set) and spechub.draft_law (k orders per set) give
+    every draft set the same probability, exactly and in float64."""
+    vocab = data.draw(st.integers(k, 7), label="V")
+    q = data.draw(rational_vector(vocab, min_support=k), label="q")
+    qf = np.array([float(v) for v in q])
+    for arg, zero in ((q, Fraction(0)), (qf, 0.0)):
+        sets = []
+        for law in (hub_draft_law(arg, k), spechub.draft_law(arg, k)):
+            by_set = {}
+            for t, m in law.items():
+                by_set[frozenset(t)] = by_set.get(frozenset(t), zero) + m
+            sets.append(by_set)
+        assert sets[0].keys() == sets[1].keys()
+        for key, m in sets[0].items():
+            if isinstance(zero, Fraction):
+                assert m == sets[1][key]
+            else:
+                assert abs(m - sets[1][key]) <= 1e-15
 
 
 # ---------------------------------------------------------------- degenerate inputs

@@ -170,12 +170,14 @@ def _replay_in_core(call: Callable[[], object], what: str) -> None:
 
 # ---------------------------------------------------------------- entry points
 def prepare_draft(
-    q, k, generator, uniforms, validate: bool, *, core: ModuleType, min_support: Callable[[int], int]
+    q, k, generator, uniforms, validate: bool, *, core: ModuleType, min_support: Callable[[int], int],
+    max_k: int | str | None = "core",
 ) -> DraftCall:
-    """Check a torch ``draft`` call against the contract of the core module ``core``."""
+    """Check a torch ``draft`` call against the contract of the core module ``core``
+    (``max_k``: the largest k the torch port takes, by default the core's ``MAX_K``)."""
     q_raw = q
     q = _prob_rows(q, "q")
-    k = core_api.check_k(k, core.NAME, core.MAX_K)
+    k = core_api.check_k(k, core.NAME, core.MAX_K if max_k == "core" else max_k)
     u, given = _uniforms(generator, uniforms, (q.shape[0], k), q.device)
     if validate:
         flags = [_bad_probs(q, _sampling.lane_sums(q)), ((q > 0.0).sum(dim=-1) < min_support(k)).any()]
@@ -197,8 +199,10 @@ def prepare_verify(
     *,
     core: ModuleType,
     tuple_rule: TupleRule | None = None,
+    max_k: int | str | None = "core",
 ) -> VerifyCall:
-    """Check a torch ``verify`` call against the contract of the core module ``core``."""
+    """Check a torch ``verify`` call against the contract of the core module ``core``
+    (``max_k``: the largest k the torch port takes, by default the core's ``MAX_K``)."""
     p_raw, q_raw = p, q
     p = _prob_rows(p, "p")
     q = _prob_rows(q, "q")
@@ -208,7 +212,7 @@ def prepare_verify(
         raise ValueError(f"p has {p.shape[1]} tokens but q has {q.shape[1]}")
     d = _token_rows(drafts, p.device)
     rows, k = d.shape
-    core_api.check_k(k, core.NAME, core.MAX_K)
+    core_api.check_k(k, core.NAME, core.MAX_K if max_k == "core" else max_k)
     for name, arr in (("p", p), ("q", q)):
         if arr.shape[0] not in (1, rows):
             raise ValueError(f"{name} has {arr.shape[0]} rows but drafts has {rows} (give 1 or {rows})")

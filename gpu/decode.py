@@ -231,8 +231,9 @@ class SpeculativeDecoder:
         must be ``"sdpa"`` or ``"eager"`` (a custom 4-D mask is needed) and the caches
         plain ``DynamicCache`` layers.
     scheme : str
-        A key of :data:`specsample.gpu.SCHEMES`: ``single``, ``rrs``, ``rrsw``, ``spechub``
-        or ``kseq``. Nodes with one child use the scheme with ``k = 1``.
+        With ``verifier="torch"``, a key of :data:`specsample.gpu.SCHEMES` (the torch ports:
+        ``single``, ``rrs``, ``rrsw``, ``spechub`` for k <= 2, ``kseq``); with ``"core"``, any
+        key of :data:`specsample.SCHEMES`. Nodes with one child use the scheme with ``k = 1``.
     tree : str, sequence of int, or Tree
         ``"chain:d"``, ``"binary:d"``, ``"kary:k:d"``, children per level, or a
         :class:`~specsample.gpu.tree.Tree`. The root is the last committed token.
@@ -263,25 +264,36 @@ class SpeculativeDecoder:
     ):
         _hf.check_model(target, "target")
         _hf.check_model(draft, "draft")
-        if scheme not in SCHEMES:
-            raise ValueError(f"scheme must be one of {sorted(SCHEMES)}; got {scheme!r}")
+        self.verifier = resolve_verifier(verifier, _hf.device_of(target))
+        if self.verifier == "torch":
+            if scheme not in SCHEMES:
+                raise ValueError(
+                    f"scheme must be one of {sorted(SCHEMES)} with verifier='torch' (the torch "
+                    f"ports); got {scheme!r}; verifier='core' runs every scheme in "
+                    "specsample.SCHEMES"
+                )
+            limits = SCHEMES[scheme]
+            max_k, min_support = limits.MAX_K, limits.min_support
+        else:
+            if scheme not in specsample.SCHEMES:
+                raise ValueError(f"scheme must be one of {sorted(specsample.SCHEMES)}; got {scheme!r}")
+            limits = specsample.SCHEMES[scheme]
+            max_k, min_support = limits.MAX_K, limits._min_support  # the core's own limits
         self.target = target
         self.draft = draft
         self.scheme_name = scheme
-        self.scheme = SCHEMES[scheme]
         self.tree = Tree.parse(tree)
         if self.tree.depth < 1:
             raise ValueError("tree must have at least one level of drafts")
-        max_k = self.scheme.MAX_K
         if max_k is not None and self.tree.max_children > max_k:
             raise ValueError(
-                f"scheme {scheme!r} takes at most k={max_k} drafts per node, but the tree has a node "
-                f"with {self.tree.max_children} children"
+                f"scheme {scheme!r} takes at most k={max_k} drafts per node"
+                + (" in its torch port" if self.verifier == "torch" else "")
+                + f", but the tree has a node with {self.tree.max_children} children"
             )
-        self.verifier = resolve_verifier(verifier, _hf.device_of(target))
         self.validate = bool(validate)
         self._plan = _plan(self.tree)
-        self._floor = any(self.scheme.min_support(k) > 1 for k, _ in self._plan.groups)
+        self._floor = any(min_support(k) > 1 for k, _ in self._plan.groups)
         self._draft_inputs = int(draft.get_input_embeddings().weight.shape[0])
 
     # ------------------------------------------------------------ public API

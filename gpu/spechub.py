@@ -31,7 +31,9 @@ from specsample.scheme import Verdict
 from . import _api, _chain, _sampling
 
 NAME = core.NAME
-MAX_K = core.MAX_K
+#: The torch port covers k <= 2; the core's SpecHub takes any k (top-(k-1) hubs), and the
+#: decode loop runs k > 2 through the core on the CPU (``verifier="core"``).
+MAX_K = 2
 
 
 def min_support(k: int) -> int:
@@ -50,7 +52,8 @@ def outside_hub_law(q: torch.Tensor, drafts: torch.Tensor) -> torch.Tensor:
 def draft(q: torch.Tensor, k: int = 2, *, generator: torch.Generator | None = None,
           uniforms=None, validate: bool = True) -> torch.Tensor:
     """SpecHub's ordered drafts for each row of ``q`` (N, V): int64 (N, k), k in {1, 2}."""
-    call = _api.prepare_draft(q, k, generator, uniforms, validate, core=core, min_support=min_support)
+    call = _api.prepare_draft(q, k, generator, uniforms, validate, core=core, min_support=min_support,
+                               max_k=MAX_K)
     first = _sampling.invert(call.q, call.u[:, 0])
     if call.k == 1:
         return first[:, None]
@@ -69,7 +72,8 @@ def verify(p: torch.Tensor, q: torch.Tensor, drafts: torch.Tensor, *,
     Uniforms (N, k + 1). Returns a :class:`~specsample.scheme.Verdict` of int64 tensors (N,).
     """
     call = _api.prepare_verify(
-        p, q, drafts, generator, uniforms, validate, core=core, tuple_rule=outside_hub_law
+        p, q, drafts, generator, uniforms, validate, core=core, tuple_rule=outside_hub_law,
+        max_k=MAX_K,
     )
     if call.drafts.shape[1] == 1:
         return Verdict(*_chain.chain_verify(call, without_replacement=False))

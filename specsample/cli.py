@@ -886,6 +886,10 @@ def cmd_decode(args: argparse.Namespace) -> int:
         prompts = default_prompts(args.prompts)
     except ValueError as exc:
         return fail(f"--prompts: {exc}")
+    try:
+        torch.device(args.device)
+    except (RuntimeError, ValueError) as exc:
+        return fail(f"--device: {exc}")
     methods = [decode_report.Method.ar()]
     if args.tree is None:  # the chain baseline, then the schemes on a binary tree
         pairs = [(s, "chain:3" if s == "single" else "binary:3") for s in args.scheme]
@@ -894,9 +898,11 @@ def cmd_decode(args: argparse.Namespace) -> int:
     methods += [decode_report.Method.speculative(s, t) for s, t in pairs]
     if not args.no_jacobi:
         methods.append(decode_report.Method.jacobi(args.jacobi_block))
-    if all(decode_report.unsupported_reason(m) for m in methods if m.kind == decode_report.SPECULATIVE):
-        reasons = sorted({decode_report.unsupported_reason(m) for m in methods
-                          if m.kind == decode_report.SPECULATIVE})
+    def why(m):
+        return decode_report.unsupported_reason(m, args.verifier, args.device)
+
+    if all(why(m) for m in methods if m.kind == decode_report.SPECULATIVE):
+        reasons = sorted({why(m) for m in methods if m.kind == decode_report.SPECULATIVE})
         return fail("no scheme can run on the trees given: " + "; ".join(reasons))
     if args.threads is not None:
         torch.set_num_threads(args.threads)

@@ -96,20 +96,28 @@ class Method:
         return cls.speculative(name, rest)
 
 
-def unsupported_reason(method: Method) -> str | None:
-    """Why ``method`` cannot run (a scheme that takes fewer drafts per node than the tree
-    has children), or ``None``. Unknown schemes and malformed trees raise ``ValueError``."""
+def unsupported_reason(method: Method, verifier: str = "auto", device: str = "cpu") -> str | None:
+    """Why ``method`` cannot run with ``verifier`` for models on ``device`` (a scheme with no
+    torch port when the verifier is torch; a scheme that takes fewer drafts per node than
+    the tree has children), or ``None``. Unknown schemes and malformed trees raise
+    ``ValueError``."""
     if method.kind != SPECULATIVE:
         return None
+    import torch
+
     from specsample.gpu import SCHEMES as TORCH_SCHEMES
     from specsample.gpu import Tree
+    from specsample.gpu.decode import resolve_verifier
 
     if method.scheme not in specsample.SCHEMES:
         raise ValueError(f"unknown scheme {method.scheme!r}; known: {', '.join(specsample.SCHEMES)}")
     tree = Tree.parse(method.tree)
-    if method.scheme not in TORCH_SCHEMES:
-        return f"{method.scheme} has no decode-loop implementation in specsample.gpu"
-    max_k = specsample.SCHEMES[method.scheme].MAX_K
+    if resolve_verifier(verifier, torch.device(device)) == "torch":
+        if method.scheme not in TORCH_SCHEMES:
+            return f"{method.scheme} has no torch port in specsample.gpu (verifier 'core' runs it)"
+        max_k = TORCH_SCHEMES[method.scheme].MAX_K
+    else:
+        max_k = specsample.SCHEMES[method.scheme].MAX_K
     if max_k is not None and tree.max_children > max_k:
         return f"{method.scheme} takes k <= {max_k} drafts per node; {method.tree} has {tree.max_children}"
     return None
@@ -426,7 +434,7 @@ def decode_report(
         raise ValueError(f"prompts ({len(prompts)}) and prompt_ids ({len(prompt_ids)}) differ in length")
     runnable, skipped = [], []
     for m in methods:
-        reason = unsupported_reason(m)
+        reason = unsupported_reason(m, verifier, str(next(target.parameters()).device))
         if reason is None:
             runnable.append(m)
         else:

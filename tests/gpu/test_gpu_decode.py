@@ -161,11 +161,11 @@ SAMPLING_CASES = [
 ]
 
 
-def _check_first_two_tokens(scheme, tree, runs, temperature=0.9):
+def _check_first_two_tokens(scheme, tree, runs, temperature=0.9, verifier="torch"):
     target = tiny_lm(0, vocab=8)
     draft = noisy_copy(target, 1, noise=0.1, extra_vocab=3)
     law = two_token_law(target, [3], temperature)
-    decoder = SpeculativeDecoder(target, draft, scheme=scheme, tree=tree, verifier="torch")
+    decoder = SpeculativeDecoder(target, draft, scheme=scheme, tree=tree, verifier=verifier)
     generator = torch.Generator().manual_seed(zlib.crc32(f"{scheme}{tree}".encode()))
     samples = [
         tuple(decoder.generate(torch.tensor([3]), max_new_tokens=2, temperature=temperature,
@@ -179,6 +179,11 @@ def _check_first_two_tokens(scheme, tree, runs, temperature=0.9):
 @pytest.mark.parametrize(("scheme", "tree"), SAMPLING_CASES)
 def test_sampling_first_two_tokens_follow_the_targets_law(scheme, tree):
     _check_first_two_tokens(scheme, tree, runs=300)
+
+
+def test_core_only_schemes_run_in_the_loop_and_follow_the_targets_law():
+    """A scheme (or k) without a torch port runs through the core: SpecHub with 3 drafts."""
+    _check_first_two_tokens("spechub", "kary:3:1", runs=300, verifier="core")
 
 
 SLOW_SAMPLING_CASES = [("single", "chain:3")] + [
@@ -235,8 +240,9 @@ def test_bad_decoder_arguments_raise():
         SpeculativeDecoder(target, draft, scheme="medusa")
     with pytest.raises(ValueError, match="at most k=1"):
         SpeculativeDecoder(target, draft, scheme="single", tree="binary:2")
-    with pytest.raises(ValueError, match="at most k=2"):
-        SpeculativeDecoder(target, draft, scheme="spechub", tree="kary:3:1")
+    with pytest.raises(ValueError, match="at most k=2 drafts per node in its torch port"):
+        SpeculativeDecoder(target, draft, scheme="spechub", tree="kary:3:1", verifier="torch")
+    SpeculativeDecoder(target, draft, scheme="spechub", tree="kary:3:1", verifier="core")  # any k
     with pytest.raises(ValueError, match="flash_attention_2"):
         SpeculativeDecoder(_FlashModel(), draft)
     with pytest.raises(TypeError, match="target must be"):

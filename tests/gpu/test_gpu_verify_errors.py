@@ -119,7 +119,19 @@ def test_uniforms_outside_the_unit_interval_raise_the_core_message(name):
         )
 
 
-@pytest.mark.parametrize("name", list(specsample.SCHEMES))
+def test_k_beyond_a_torch_port_raises_naming_the_limit():
+    """The torch SpecHub covers k <= 2 (the core's takes any k): k = 3 is refused, never run
+    with the pair rule."""
+    assert gpu.SCHEMES["spechub"].MAX_K == 2 and specsample.SCHEMES["spechub"].MAX_K is None
+    q = torch.from_numpy(Q)
+    with pytest.raises(ValueError, match=r"spechub supports k <= 2 drafts; got k=3"):
+        gpu.SCHEMES["spechub"].draft(q, 3, uniforms=np.full((2, 3), 0.5))
+    with pytest.raises(ValueError, match=r"spechub supports k <= 2 drafts; got k=3"):
+        gpu.SCHEMES["spechub"].verify(torch.from_numpy(P), q, torch.zeros((2, 3), dtype=torch.int64),
+                                      uniforms=np.full((2, 4), 0.5))
+
+
+@pytest.mark.parametrize("name", list(gpu.SCHEMES))
 def test_k_beyond_the_scheme_raises_the_core_message(name):
     core, torch_scheme = specsample.SCHEMES[name], gpu.SCHEMES[name]
     if core.MAX_K is None:

@@ -39,11 +39,12 @@ from specsample import SCHEMES, rrs
 from specsample.optimal import _build, _scheme, iid, wor
 
 
-def _median_time(fn, repeats: int) -> float:
+def _median_time(repeats: int, fn, *args, **kwargs) -> float:
+    """Median seconds of ``fn(*args, **kwargs)`` over ``repeats`` calls."""
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        fn()
+        fn(*args, **kwargs)
         times.append(time.perf_counter() - t0)
     return float(np.median(times))
 
@@ -63,24 +64,20 @@ def cost(vocab: int, rows: int, batch: int, repeats: int, seed: int) -> None:
             pr, qr = p[r], q[r]
             sp, sq = float(pr.sum()), float(qr.sum())
             _scheme.table(pr, qr, sp, sq, k, law)  # compile outside the timing
-            pair_ms.append(_median_time(lambda pr=pr, qr=qr, sp=sp, sq=sq:
-                                        _scheme.table(pr, qr, sp, sq, k, law), repeats) * 1e3)
+            pair_ms.append(_median_time(repeats, _scheme.table, pr, qr, sp, sq, k, law) * 1e3)
             d = module.draft(qr[None], k, rng=rng)
             u = rng.random((1, k + 1))
-            node_ms.append(_median_time(lambda pr=pr, qr=qr, d=d, u=u:
-                                        module.verify(pr[None], qr[None], d, uniforms=u), repeats) * 1e3)
-            rrs_node_ms.append(_median_time(lambda pr=pr, qr=qr, d=d, u=u:
-                                            rrs.verify(pr[None], qr[None], d, uniforms=u), repeats) * 1e3)
+            node_ms.append(_median_time(repeats, module.verify, pr[None], qr[None], d, uniforms=u) * 1e3)
+            rrs_node_ms.append(_median_time(repeats, rrs.verify, pr[None], qr[None], d, uniforms=u) * 1e3)
         pr, qr = p[0], q[0]
         d = (module.draft(qr, k, rng=rng, size=batch) if name == "opt_iid"
              else _wor_pairs(qr, batch, rng))
         u = rng.random((batch, k + 1))
         module.verify(pr, qr, d[:2], uniforms=u[:2])
         rrs.verify(pr, qr, d[:2], uniforms=u[:2])
-        table_s = _median_time(lambda: _scheme.table(pr, qr, float(pr.sum()), float(qr.sum()), k, law),
-                               repeats)
-        opt_s = _median_time(lambda: module.verify(pr, qr, d, uniforms=u), repeats)
-        rrs_s = _median_time(lambda: rrs.verify(pr, qr, d, uniforms=u), max(1, repeats // 3))
+        table_s = _median_time(repeats, _scheme.table, pr, qr, float(pr.sum()), float(qr.sum()), k, law)
+        opt_s = _median_time(repeats, module.verify, pr, qr, d, uniforms=u)
+        rrs_s = _median_time(max(1, repeats // 3), rrs.verify, pr, qr, d, uniforms=u)
         opt_tuple = max(opt_s - table_s, 0.0) / batch * 1e6
         rrs_tuple = rrs_s / batch * 1e6
         pm, nm, rm = np.median(pair_ms), np.median(node_ms), np.median(rrs_node_ms)

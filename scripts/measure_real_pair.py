@@ -16,8 +16,9 @@ AR on the target (the tokens/s reference).
 Every finished (temperature, method, prompt) run is appended at once to
 ``OUT/runs.jsonl``, so a stopped run loses at most the run in progress; starting the same
 command again skips what is there (``OUT/settings.json`` must match, so that different
-settings never mix). Runs go temperature by temperature, then prompt by prompt, every method
-in turn: after a stop, every method has the same prompts done, give or take one. Each run
+settings never mix). Runs go prompt by prompt, each prompt at every temperature, every
+method in turn: after a stop, every method has the same prompts done at every temperature,
+give or take one, so a partial run still compares all methods on equal prompts. Each run
 draws from its own generator, seeded by :func:`specsample.decode_report.run_seed` from
 ``--seed``, the prompt, the method and the temperature.
 
@@ -142,7 +143,7 @@ def measure(args: argparse.Namespace) -> None:
     path = out / "runs.jsonl"
     _drop_torn_tail(path)
     done = {(r.temperature, r.method, r.prompt) for r in read_runs(path)}
-    todo = [(t, p, m) for t in args.temperatures for p in prompts for m in methods
+    todo = [(t, p, m) for p in prompts for t in args.temperatures for m in methods
             if (t, m.label, p.name) not in done]
     log(f"{len(done)} runs already in {path}; {len(todo)} to go "
         f"({len(args.temperatures)} temperatures x {len(prompts)} prompts x {len(methods)} methods)",

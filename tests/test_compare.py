@@ -220,7 +220,7 @@ def test_rows_cover_every_temperature_k_and_supported_scheme(rep, population):
             expected += [(t, k, compare.BOUND, law) for law in compare.REFERENCE_LAWS]
     assert [(r.temperature, r.k, r.kind, r.name) for r in rep.rows] == expected
     assert rep.ks == (2, 3, 4)
-    assert rep.unsupported(3) == ("single",)
+    assert rep.unsupported(3) == ("single", "opt_wor")  # opt_wor: k <= 2
 
 
 def _independent_interval(values, confidence=0.95):

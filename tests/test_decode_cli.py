@@ -21,7 +21,7 @@ transformers = pytest.importorskip("transformers")
 
 from specsample.gpu import SpeculativeDecoder, jacobi_generate  # noqa: E402
 
-from specsample import cli, decode_report, models  # noqa: E402
+from specsample import SCHEMES, cli, decode_report, models  # noqa: E402
 from specsample.prompts import DEFAULT_PROMPTS, default_prompts  # noqa: E402
 
 CHARS = [c for c in string.printable if c not in "\t\n\r\x0b\x0c"]
@@ -204,7 +204,8 @@ def test_greedy_speculative_and_jacobi_tokens_equal_ar_tokens(pair, capsys, tmp_
     data = json.loads(out.read_text())
     ar = {r["prompt"]: r["tokens"] for r in data["runs"] if r["method"] == "ar"}
     others = [r for r in data["runs"] if r["method"] != "ar"]
-    assert len(others) == 3 * 10  # 5 schemes on chain:3, 4 on binary:2, Jacobi
+    n = len(SCHEMES)
+    assert len(others) == 3 * (n + (n - 1) + 1)  # every scheme on chain:3, all but single on binary:2, Jacobi
     for run in others:
         assert run["tokens"] == ar[run["prompt"]], run["method"]
     spec = [r for r in data["rows"] if r["kind"] == "speculative"]
@@ -334,9 +335,10 @@ def test_measure_script_checkpoints_resumes_and_summarizes(pair, tmp_path, capsy
     lines = (out / "runs.jsonl").read_text().splitlines()
     methods, skipped = script.methods_for((1, 2), 16)
     # AR, 4 two-draft schemes and the chain at each depth, Jacobi; single is the chain baseline
+    two_draft = [s for s in SCHEMES if s != "single"]  # every scheme but single takes k = 2
     assert [m.label for m in methods] == [
-        "ar", "rrs@binary:1", "rrsw@binary:1", "spechub@binary:1", "kseq@binary:1", "single@chain:1",
-        "rrs@binary:2", "rrsw@binary:2", "spechub@binary:2", "kseq@binary:2", "single@chain:2", "jacobi@16"]
+        "ar", *[f"{s}@binary:1" for s in two_draft], "single@chain:1",
+        *[f"{s}@binary:2" for s in two_draft], "single@chain:2", "jacobi@16"]
     assert skipped == []
     assert len(lines) == 2 * len(methods)
     runs = [json.loads(line) for line in lines]
@@ -373,7 +375,7 @@ def test_measure_script_on_the_real_pair(tmp_path):
     assert script.main(["--out", str(out), "--depths", "2", "--temperatures", "1.0", "--prompts", "1",
                         "--max-new-tokens", "4"]) == 0
     runs = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
-    assert {r["method"] for r in runs} == {"ar", "rrs@binary:2", "rrsw@binary:2", "spechub@binary:2",
-                                           "kseq@binary:2", "single@chain:2", "jacobi@16"}
+    assert {r["method"] for r in runs} == {"ar", "single@chain:2", "jacobi@16",
+                                           *(f"{s}@binary:2" for s in SCHEMES if s != "single")}
     assert all(r["new_tokens"] == 4 for r in runs)
     assert "## T = 1 (1 prompts)" in (out / "summary.md").read_text()

@@ -39,7 +39,7 @@ def _bad_p_cases():
     return {"nan": nan, "negative": neg, "inf": inf, "sum": off}
 
 
-@pytest.mark.parametrize("name", list(specsample.SCHEMES))
+@pytest.mark.parametrize("name", list(gpu.SCHEMES))
 @pytest.mark.parametrize("case", list(_bad_p_cases()))
 @pytest.mark.parametrize("which", ["p", "q"])
 def test_bad_probability_values_raise_the_core_message(name, case, which):
@@ -59,7 +59,7 @@ def test_bad_probability_values_raise_the_core_message(name, case, which):
         )
 
 
-@pytest.mark.parametrize("name", list(specsample.SCHEMES))
+@pytest.mark.parametrize("name", list(gpu.SCHEMES))
 def test_draft_token_out_of_range_or_with_zero_q_raises_the_core_message(name):
     core, torch_scheme = specsample.SCHEMES[name], gpu.SCHEMES[name]
     u = np.full((2, K[name] + 1), 0.5)
@@ -106,7 +106,7 @@ def test_drafting_more_distinct_tokens_than_the_support_raises_the_core_message(
     )
 
 
-@pytest.mark.parametrize("name", list(specsample.SCHEMES))
+@pytest.mark.parametrize("name", list(gpu.SCHEMES))
 def test_uniforms_outside_the_unit_interval_raise_the_core_message(name):
     core, torch_scheme = specsample.SCHEMES[name], gpu.SCHEMES[name]
     d = _drafts(name)

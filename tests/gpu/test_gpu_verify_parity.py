@@ -94,7 +94,7 @@ def _assert_same(core_verdict, torch_verdict) -> None:
     np.testing.assert_array_equal(torch_verdict.index.cpu().numpy(), core_verdict.index)
 
 
-@pytest.mark.parametrize("name", list(specsample.SCHEMES))
+@pytest.mark.parametrize("name", list(gpu.SCHEMES))
 @pytest.mark.parametrize("vocab", [2, 5, 33])
 def test_draft_and_verify_match_core_on_shared_uniforms(name, vocab):
     core, torch_scheme = specsample.SCHEMES[name], gpu.SCHEMES[name]
@@ -122,7 +122,7 @@ def test_draft_and_verify_match_core_on_shared_uniforms(name, vocab):
             assert (int(got.token[b]), int(got.index[b])) == (one.token, one.index)
 
 
-@pytest.mark.parametrize("name", list(specsample.SCHEMES))
+@pytest.mark.parametrize("name", list(gpu.SCHEMES))
 def test_one_row_p_or_q_broadcasts_like_core(name):
     core, torch_scheme = specsample.SCHEMES[name], gpu.SCHEMES[name]
     rng = np.random.default_rng(7)
@@ -139,7 +139,7 @@ def test_one_row_p_or_q_broadcasts_like_core(name):
         _assert_same(expected, got)
 
 
-@pytest.mark.parametrize("name", list(specsample.SCHEMES))
+@pytest.mark.parametrize("name", list(gpu.SCHEMES))
 def test_full_qwen_vocabulary_matches_core(name):
     """V = 151936 (Qwen2.5's padded vocabulary), Zipf-like rows as a language model gives."""
     core, torch_scheme = specsample.SCHEMES[name], gpu.SCHEMES[name]
@@ -158,7 +158,7 @@ def test_full_qwen_vocabulary_matches_core(name):
     _assert_same(expected, got)
 
 
-@pytest.mark.parametrize("name", list(specsample.SCHEMES))
+@pytest.mark.parametrize("name", list(gpu.SCHEMES))
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
 def test_low_precision_inputs_are_upcast_before_residuals(name, dtype):
     """Dyadic probabilities (multiples of 1/64) are exact in every dtype: the torch verifier
@@ -183,7 +183,7 @@ def test_low_precision_inputs_are_upcast_before_residuals(name, dtype):
     _assert_same(expected, got)
 
 
-@pytest.mark.parametrize("name", list(specsample.SCHEMES))
+@pytest.mark.parametrize("name", list(gpu.SCHEMES))
 def test_generator_draws_uniforms_in_the_documented_layout(name):
     """``generator=g`` equals ``uniforms=torch.rand((N, k + 1), generator=g, float64)``."""
     torch_scheme = gpu.SCHEMES[name]
@@ -204,7 +204,7 @@ def test_generator_draws_uniforms_in_the_documented_layout(name):
     torch.testing.assert_close(got.index, ref.index, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("name", list(specsample.SCHEMES))
+@pytest.mark.parametrize("name", list(gpu.SCHEMES))
 def test_validate_false_gives_the_same_answer_on_valid_input(name):
     torch_scheme = gpu.SCHEMES[name]
     rng = np.random.default_rng(5)
@@ -275,7 +275,7 @@ def test_lane_sums_match_the_cores_lane_sum(vocab):
     np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("name", list(specsample.SCHEMES))
+@pytest.mark.parametrize("name", list(gpu.SCHEMES))
 def test_row_sums_and_normalised_rows_match_the_core(name):
     """``sp``, ``sq`` are the sums of the core's validating scan, and ``p_hat = p * (1 / sp)``
     is the core kernels' normalisation (a reciprocal per row, then a multiply)."""
@@ -401,7 +401,7 @@ def _draft_decisions(core, q, k, rng) -> list[np.ndarray]:
     return [w for j in range(k) for w in _decision_uniforms(drawn, rng.random(k), j, rng)]
 
 
-@pytest.mark.parametrize("name", list(specsample.SCHEMES))
+@pytest.mark.parametrize("name", list(gpu.SCHEMES))
 def test_uniforms_straddling_the_cores_decisions(name):
     """Every accept test, the residual draw and every draft draw, at the two adjacent floats
     where the core's answer changes: torch gives the core's answer at both. A last-bit

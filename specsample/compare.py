@@ -863,12 +863,18 @@ def _temp_label(t: float | None) -> str:
     return "all pairs (no temperature)" if t is None else f"T = {t}"
 
 
+def _four(x: float) -> str:
+    """``x`` to 4 decimals; a value that rounds to zero prints as 0.0000, not -0.0000 (an
+    optimal verifier's gap is a rounding error either side of zero)."""
+    return f"{round(x, 4) + 0.0:.4f}"
+
+
 def _pm(iv: Interval | None) -> str:
     if iv is None:
         return "n/a"
     if iv.half_width is None:
-        return f"{iv.mean:.4f}"
-    return f"{iv.mean:.4f} ± {iv.half_width:.4f}"
+        return _four(iv.mean)
+    return f"{_four(iv.mean)} ± {_four(iv.half_width)}"
 
 
 def _law_label(law: str | None) -> str:

@@ -314,8 +314,13 @@ def test_json_holds_the_rows_and_every_per_pair_value(rep):
     assert data["flagged"] == 0
 
 
+def _four(x) -> str:
+    text = f"{x:.4f}"
+    return "0.0000" if text == "-0.0000" else text  # a rounding error below zero is shown as 0
+
+
 def _pm(iv) -> str:
-    return f"{iv.mean:.4f} ± {iv.half_width:.4f}"
+    return f"{_four(iv.mean)} ± {_four(iv.half_width)}"
 
 
 def test_text_table_shows_the_rows(rep):
@@ -685,3 +690,9 @@ def test_every_real_pair_acceptance_is_at_most_its_own_bound():
             assert a.value <= a.bound + ROUNDING, a
     assert result.flagged == ()
 
+
+
+def test_values_that_round_to_zero_print_without_a_sign():
+    """An optimal verifier's gap is a rounding error either side of zero: never "-0.0000"."""
+    assert compare._four(-1e-17) == "0.0000" and compare._four(-0.00004) == "0.0000"
+    assert compare._four(-0.00006) == "-0.0001" and compare._four(0.12344) == "0.1234"

@@ -277,7 +277,7 @@ def build_iid(p, q, sp, sq, k, order, n):
         qs[i] = q[t] * iq
         qh[t] = qs[i]
     om = np.empty(0)
-    js, A, c, x_t, x_u, alpha, cp, cq, cs = _cut(ps, qs, k, IID, om)
+    js, A, c, x_t, x_u, alpha, cp, cq, cs = _cut(ps, qs, k, np.int64(IID), om)
     x, first, count, start, length = _alloc(vocab, n)
     if k == 1:
         for i in range(n):
@@ -308,8 +308,10 @@ def build_iid(p, q, sp, sq, k, order, n):
         gfirst = np.zeros(ng, np.int64)
         gcount = np.zeros(ng, np.int64)
         seq = np.arange(ng)
+        # integer constants as np.int64: a literal argument would compile another
+        # specialisation of the sweep (one per literal value), doubling the first-run cost
         np_ = _sweep.sweep(seq[:n_t], 0.0, A, gtarget, gmass, _sweep.POLY, k, empty, empty,
-                           empty, start, length, gfirst, gcount, 0, hole_a, hole_b)
+                           empty, start, length, gfirst, gcount, np.int64(0), hole_a, hole_b)
         np_ = _sweep.sweep(seq[n_t:], A, A + c, gtarget, gmass, _sweep.POLY, k, empty, empty,
                            empty, start, length, gfirst, gcount, np_, hole_a, hole_b)
         glen = _piece_sums(gfirst, gcount, length, cum)
@@ -373,7 +375,7 @@ def build_wor(p, q, sp, sq, order, n):
         qs[i] = q[t] * iq
         qh[t] = qs[i]
     om_s = _one_minus_each(qs)
-    js, A, c, x_t, x_u, alpha, cp, cq, cs = _cut(ps, qs, 2, WOR, om_s)
+    js, A, c, x_t, x_u, alpha, cp, cq, cs = _cut(ps, qs, np.int64(2), np.int64(WOR), om_s)
     x, first, count, start, length = _alloc(vocab, n)
     _waterfill(ps, qs, order, js, cp, cq, cs, x_t, x_u, x)
     # the selection density of the "extra pair" decomposition (THEORY section 7)
@@ -410,9 +412,10 @@ def build_wor(p, q, sp, sq, order, n):
     if ok:
         hole_a = np.empty(n + 1)
         hole_b = np.empty(n + 1)
-        np_ = _sweep.sweep(seq_t, 0.0, A, target, qh, _sweep.PIECEWISE, 2, th, kc, kt,
-                           start, length, first, count, 0, hole_a, hole_b)
-        np_ = _sweep.sweep(seq_u, A, A + c, target, qh, _sweep.PIECEWISE, 2, th, kc, kt,
+        two = np.int64(2)  # not a literal: see the i.i.d. build
+        np_ = _sweep.sweep(seq_t, 0.0, A, target, qh, _sweep.PIECEWISE, two, th, kc, kt,
+                           start, length, first, count, np.int64(0), hole_a, hole_b)
+        np_ = _sweep.sweep(seq_u, A, A + c, target, qh, _sweep.PIECEWISE, two, th, kc, kt,
                            start, length, first, count, np_, hole_a, hole_b)
     res_cum = np.empty(vocab)
     res_last = _residual(p, ip, x, res_cum)

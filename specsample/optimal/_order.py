@@ -183,7 +183,7 @@ def fix_runs(packed_sorted, bits, p, q, keys):
     for i in range(vocab):
         order[i] = np.int64(packed_sorted[i] & low)
     buf = np.empty(0, np.int64)
-    start = 0
+    start = np.int64(0)  # not a literal 0: that would compile the sorts twice
     while start < vocab:
         head = packed_sorted[start] >> np.uint64(bits)
         end = start + 1

@@ -83,7 +83,7 @@ def verify_iid_rows(p, ip, x, first, count, start, length, cum, toklen, res_cum,
     k = drafts.shape[1]
     for r in range(u.shape[0]):
         b = row0 + r
-        best = 0
+        best = np.int64(0)
         if k > 1:
             best_pos = -1.0
             for j in range(k):
@@ -108,7 +108,7 @@ def verify_wor_rows(p, ip, x, qh, om, theta, fallback, first, count, start, leng
         u0 = u[r, 0]
         if u0 < qh[y1]:  # an extra pair
             if fallback:
-                best = 0
+                best = np.int64(0)
             else:
                 pos2 = _position(y2, u[r, 1], first, count, start, length, cum, toklen)
                 best = 1 if pos2 > theta[y1] else 0

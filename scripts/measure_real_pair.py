@@ -247,9 +247,11 @@ def summary_plot(runs: Sequence[dr.Run], args: argparse.Namespace, path: Path) -
         rows, n = complete_rows(runs, t, labels)
         by = {r.method: r for r in rows}
         if n:
-            for s in schemes:
+            for i, s in enumerate(schemes):
                 ds = [d for d in args.depths if f"{s}@binary:{d}" in by]
-                ax.plot(ds, [by[f"{s}@binary:{d}"].block_efficiency for d in ds], marker="o", label=s)
+                shift = (i - (len(schemes) - 1) / 2) * 0.04  # side by side where values tie
+                ax.plot([d + shift for d in ds], [by[f"{s}@binary:{d}"].block_efficiency for d in ds],
+                        marker="o", label=s)
             ax.plot(args.depths, [by[f"single@chain:{d}"].block_efficiency for d in args.depths],
                     marker="s", linestyle="--", color="0.4", label="chain (single)")
             ax.axhline(by[f"jacobi@{args.jacobi_block}"].block_efficiency, color="tab:red", linestyle=":",
@@ -258,9 +260,13 @@ def summary_plot(runs: Sequence[dr.Run], args: argparse.Namespace, path: Path) -
         ax.set_title(f"T = {t:g} ({n} prompts x {args.max_new_tokens} tokens)")
         ax.set_xlabel("depth d (binary:d; chain:d)")
         ax.set_xticks(list(args.depths))
+        ax.set_xlim(min(args.depths) - 0.5, max(args.depths) + 0.5)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("tokens per target forward")
-    axes[0][-1].legend(fontsize=8)
+    for ax in axes[0]:  # the legend on the first panel that has data
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+            break
     fig.suptitle(f"{args.target} / {args.draft}: block efficiency")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

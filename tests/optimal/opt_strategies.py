@@ -2,8 +2,9 @@
 
 ``rational_pairs`` draws small ``Fraction`` vectors (zeros in about a third of the entries,
 small integer weights, so ties within and between ``p`` and ``q`` are frequent) and sometimes
-``q = p``, a permutation of ``p`` or a disjoint support. ``float_probs`` builds named kinds
-of float vectors; ``llm_like`` a Zipf-shaped softmax pair like real next-token laws.
+``q = p``, a permutation of ``p`` or a disjoint support. ``make_float_probs`` (the core
+tests' own, re-exported) builds named kinds of float vectors; ``llm_like`` a Zipf-shaped
+softmax pair like real next-token laws.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from fractions import Fraction
 
 import numpy as np
 from hypothesis import strategies as st
+
+# the float kinds are those of the core's tests (tests/strategies.py), one definition for both
+from strategies import FLOAT_KINDS, make_float_probs  # noqa: F401  (re-exported)
 
 WEIGHTS = st.one_of(st.just(0), st.integers(1, 4), st.integers(1, 60))
 
@@ -51,38 +55,6 @@ def rational_pairs(draw, *, need: int = 1, max_size: int = 5):
             q[i] = Fraction(wi, sum(w))
         return p, tuple(q)
     return p, draw(rational_probs(v, need=need))
-
-
-FLOAT_KINDS = ("dirichlet", "peaked", "zipf", "sparse", "ties", "point", "tiny", "uniform")
-
-
-def make_float_probs(kind: str, v: int, rng: np.random.Generator, *, need: int = 1) -> np.ndarray:
-    need = min(max(need, 1), v)
-    if kind == "dirichlet":
-        w = rng.dirichlet(np.ones(v))
-    elif kind == "peaked":
-        w = rng.dirichlet(np.full(v, 0.05))
-    elif kind == "zipf":
-        w = rng.permutation(1.0 / np.arange(1, v + 1) ** 1.1)
-    elif kind == "sparse":
-        w = rng.random(v) * (rng.random(v) < 0.3)
-    elif kind == "ties":
-        w = rng.choice(np.array([0.0, 1.0, 1.0, 2.0, 3.0]), size=v)
-    elif kind == "point":
-        w = np.zeros(v)
-        w[rng.integers(v)] = 1.0
-    elif kind == "tiny":
-        w = rng.random(v)
-        w[rng.random(v) < 0.5] = 1e-12
-    else:
-        w = np.ones(v)
-    w = np.asarray(w, dtype=np.float64)
-    short = need - np.count_nonzero(w > 0)
-    if short > 0:
-        w[rng.choice(np.flatnonzero(w <= 0), size=short, replace=False)] = 1.0
-    if not w.sum() > 0:
-        w[rng.integers(v)] = 1.0
-    return w / w.sum()
 
 
 def llm_like(vocab: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -263,19 +263,26 @@ def _groups(order, js, n, x, qh, tol):
 
 
 @numba.njit(cache=True)
-def build_iid(p, q, sp, sq, k, order, n):
-    """Table of the i.i.d. verifier with ``k`` drafts (see :class:`Table` for the fields)."""
-    vocab = p.shape[0]
-    ip = 1.0 / sp
-    iq = 1.0 / sq
+def _gather(p, q, ip, iq, order, n):
+    """Normalised ``p``, ``q`` of the first ``n`` tokens of ``order`` (ratio order), and
+    normalised ``q`` by token id."""
     ps = np.empty(n)
     qs = np.empty(n)
-    qh = np.zeros(vocab)
+    qh = np.zeros(p.shape[0])
     for i in range(n):
         t = order[i]
         ps[i] = p[t] * ip
         qs[i] = q[t] * iq
         qh[t] = qs[i]
+    return ps, qs, qh
+
+
+@numba.njit(cache=True)
+def build_iid(p, q, sp, sq, k, order, n):
+    """Table of the i.i.d. verifier with ``k`` drafts (see :class:`Table` for the fields)."""
+    vocab = p.shape[0]
+    ip = 1.0 / sp
+    ps, qs, qh = _gather(p, q, ip, 1.0 / sq, order, n)
     om = np.empty(0)
     js, A, c, x_t, x_u, alpha, cp, cq, cs = _cut(ps, qs, k, np.int64(IID), om)
     x, first, count, start, length = _alloc(vocab, n)
@@ -365,15 +372,7 @@ def build_wor(p, q, sp, sq, order, n):
     """
     vocab = p.shape[0]
     ip = 1.0 / sp
-    iq = 1.0 / sq
-    ps = np.empty(n)
-    qs = np.empty(n)
-    qh = np.zeros(vocab)
-    for i in range(n):
-        t = order[i]
-        ps[i] = p[t] * ip
-        qs[i] = q[t] * iq
-        qh[t] = qs[i]
+    ps, qs, qh = _gather(p, q, ip, 1.0 / sq, order, n)
     om_s = _one_minus_each(qs)
     js, A, c, x_t, x_u, alpha, cp, cq, cs = _cut(ps, qs, np.int64(2), np.int64(WOR), om_s)
     x, first, count, start, length = _alloc(vocab, n)

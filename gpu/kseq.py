@@ -17,11 +17,12 @@ rejected the output is drawn from
 :data:`specsample.kseq.RHO_RTOL`, with the same floating-point steps, solving ``g <= 0``
 through the deficit ``m = 1 - beta = sum (q - p/rho)+`` (no cancellation at ``p = q``). All rows bisect
 together; a row stops exactly where the core's loop would stop and is frozen from then on.
-The number of rounds is bounded in advance (:func:`_rounds`), so the loop needs no
-synchronisation. Before bisecting, the tokens whose ratio ``p/q`` lies strictly inside
+The number of rounds is bounded in advance (:func:`_rounds`). Before bisecting, the tokens whose ratio ``p/q`` lies strictly inside
 (1, k) (the only ones whose term depends on ``rho``) are gathered into a (N, m) buffer in
 token order; sizing it costs one synchronisation per call. As in the core, each step settles
-the band tokens it has decided (:func:`rho_star`). A residual that rounding leaves empty
+the band tokens it has decided, and the buffer is compacted whenever that halves its width
+(:func:`rho_star`): one synchronisation per round, which on a GPU at N = 4096, V = 151936
+costs far less than the passes over a buffer that never shrinks. A residual that rounding leaves empty
 draws the output from the target itself (the core's guard).
 Every sum is in the core's order (:mod:`specsample.gpu._sampling`). Proof:
 ``proofs/kseq.md``.
@@ -165,14 +166,15 @@ def rho_star(p_hat: torch.Tensor, q_hat: torch.Tensor, k: int) -> tuple[torch.Te
     there (hi never moved).
 
     All rows bisect together; a row stops where the core's loop stops and is frozen from
-    then on. The number of rounds is bounded in advance (:func:`_rounds`), so on an
-    accelerator the loop has no host synchronisation: settled tokens are masked out of the
-    buffer. On CPU, where reading a value back costs nothing, the buffer is also compacted
-    (alive tokens moved to the front, in order) whenever that halves its width, and the
-    loop ends once every row has stopped; dropping zeros and idle rounds changes no value.
+    then on, for at most :func:`_rounds` rounds. Settled tokens are masked out of the
+    buffer, and the buffer is compacted (alive tokens moved to the front, in order) whenever
+    that halves its width; the loop ends once every row has stopped. Dropping zeros and idle
+    rounds changes no value. Each round reads two values back to the host (whether every
+    row stopped, the widest row): on a GPU that is a synchronisation per round, not per
+    row, and it pays for itself many times over at large N (``benchmarks/gpu_verify.py``:
+    without it every round re-read a buffer as wide as the first).
     """
     dtype, device = p_hat.dtype, p_hat.device
-    on_cpu = device.type == "cpu"
     rows = p_hat.shape[0]
     low = p_hat <= q_hat
     band = ~low & (p_hat < k * q_hat)
@@ -193,7 +195,7 @@ def rho_star(p_hat: torch.Tensor, q_hat: torch.Tensor, k: int) -> tuple[torch.Te
         stopped = stopped | (hi - lo <= core.RHO_RTOL * hi)
         mid = 0.5 * (lo + hi)
         stopped = stopped | (mid <= lo) | (mid >= hi)
-        if on_cpu and bool(stopped.all()):
+        if bool(stopped.all()):
             break
         deficit, g = _deficit_g(mid, k, low_gap, low_p, fold_q, fold_p, bp, bq, alive)
         move = ~stopped
@@ -208,7 +210,7 @@ def rho_star(p_hat: torch.Tensor, q_hat: torch.Tensor, k: int) -> tuple[torch.Te
         fold_q = torch.where(rise, fold_q + _sampling.sequential_sums(torch.where(settle_low, bq, 0.0)), fold_q)
         fold_p = torch.where(rise, fold_p + _sampling.sequential_sums(torch.where(settle_low, bp, 0.0)), fold_p)
         alive = alive & ~(settle_up | settle_low)
-        if on_cpu and alive.shape[1] > 0:
+        if alive.shape[1] > 0:
             widest = int(alive.sum(dim=1).max())
             if 2 * widest <= alive.shape[1]:
                 bp, bq, alive = _to_front(alive, bp, bq)

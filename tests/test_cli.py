@@ -20,6 +20,7 @@ import types
 
 import numpy as np
 import pytest
+from cli_run import run_main
 
 import specsample
 from specsample import SCHEMES, cli, report
@@ -27,16 +28,6 @@ from specsample.demo_pairs import PAIR_NAMES, demo_pairs, hash_uniforms
 
 DEMO_SAMPLES = 2000
 BAND_SE = 6.0
-
-
-def run_main(argv, capsys):
-    """Run ``cli.main(argv)``; return (status, stdout, stderr). SystemExit gives its code."""
-    try:
-        status = cli.main(argv)
-    except SystemExit as exc:
-        status = exc.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import zlib
 
 import numpy as np
 import pytest
+from cli_run import run_main
 from hypothesis import given, settings
 from specsample.lp import optimal_acceptance, ot_bound
 from strategies import examples, rational_pairs
@@ -35,16 +36,6 @@ ROUNDING = 1e-12
 #: limit below the k >= 3 cost of some of them (the fixture checks that some are measured).
 SUBSET = 3
 SUBSET_LIMIT = 1e4
-
-
-def run_main(argv, capsys):
-    """Run ``cli.main(argv)``; return (status, stdout, stderr). SystemExit gives its code."""
-    try:
-        status = cli.main(argv)
-    except SystemExit as exc:
-        status = exc.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.fixture(scope="module")

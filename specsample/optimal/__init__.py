@@ -2,7 +2,7 @@
 
 Two scheme modules, each keeping the contract of :mod:`specsample.scheme`:
 
-* :mod:`specsample.optimal.iid` (``"opt_iid"``): ``k <= 4`` drafts i.i.d. from ``q``;
+* :mod:`specsample.optimal.iid` (``"opt_iid"``): ``k <= 8`` drafts i.i.d. from ``q``;
 * :mod:`specsample.optimal.wor` (``"opt_wor"``): ``k <= 2`` drafts without replacement,
   with a run-time certificate and an exact fallback.
 

@@ -1,6 +1,7 @@
 """Exact tier of specsample.optimal: rational arithmetic, hypothesis-generated instances.
 
-For ``opt_iid`` (k = 1..3, and k = 4 on V <= 3) and ``opt_wor`` (k = 1, 2), with ``p``, ``q``
+For ``opt_iid`` (k = 1..3; k = 4..8 on V <= 4, 3 or 2 as enumeration allows) and ``opt_wor``
+(k = 1, 2), with ``p``, ``q``
 ``Fraction`` vectors (zeros, ties, ``p = q``, disjoint supports; ``opt_strategies``):
 
 * ``sum_x Q(x) output_law(p, q, x) == p`` exactly, every output law a probability vector;
@@ -31,7 +32,9 @@ from specsample.optimal import iid, wor
 F = Fraction
 CASES = [("opt_iid", 1), ("opt_iid", 2), ("opt_iid", 3), ("opt_wor", 1), ("opt_wor", 2)]
 #: Largest V per case (the k = 3 rational mixtures and integrations cost the most).
-MAX_V = {("opt_iid", 3): 4}
+MAX_V = {("opt_iid", 3): 4, ("opt_iid", 4): 3, ("opt_iid", 6): 3}
+#: The float path and the LP also at these ks (the LP enumerates V^k tuples, hence MAX_V).
+FLOAT_CASES = [*CASES, ("opt_iid", 4), ("opt_iid", 6)]
 DRAFTS = {"opt_iid": "iid", "opt_wor": "without_replacement"}
 
 
@@ -78,6 +81,19 @@ def test_output_law_is_p_and_acceptance_is_the_ot_optimum(name, k, data):
     assert rate == brute_force_optimum(p, law)
 
 
+@pytest.mark.parametrize("k", [5, 6, 7, 8])
+@settings(max_examples=8)
+@given(pq=rational_pairs(max_size=2))
+def test_up_to_eight_iid_drafts_exact_on_two_tokens(k, pq):
+    """k = 5..8 (rational mixtures): output law p, acceptance alpha* (two tokens, so that the
+    k-fold enumeration stays small)."""
+    p, q = pq
+    law, mix, hit = enumerate_output(iid, p, q, k)
+    assert mix == list(p)
+    assert iid.acceptance_rate(p, q, k) == hit == ot_bound(p, q, k).value == brute_force_optimum(p, law)
+
+
+@pytest.mark.parametrize("k", [4, 5])
 @pytest.mark.parametrize(
     ("p", "q"),
     [
@@ -87,14 +103,14 @@ def test_output_law_is_p_and_acceptance_is_the_ot_optimum(name, k, data):
         ((F(1, 2), F(1, 3), F(1, 6)), (F(1, 6), F(1, 2), F(1, 3))),
     ],
 )
-def test_four_iid_drafts_exact_on_named_instances(p, q):
-    """k = 4 (rational mixtures of rounded partitions): output law p, acceptance alpha*."""
-    _, mix, hit = enumerate_output(iid, p, q, 4)
+def test_four_and_five_iid_drafts_exact_on_named_instances(p, q, k):
+    """k = 4, 5 (rational mixtures of rounded partitions): output law p, acceptance alpha*."""
+    _, mix, hit = enumerate_output(iid, p, q, k)
     assert mix == list(p)
-    assert iid.acceptance_rate(p, q, 4) == hit == ot_bound(p, q, 4).value
+    assert iid.acceptance_rate(p, q, k) == hit == ot_bound(p, q, k).value
 
 
-@pytest.mark.parametrize(("name", "k"), CASES)
+@pytest.mark.parametrize(("name", "k"), FLOAT_CASES)
 @settings(max_examples=25)
 @given(data=st.data())
 def test_float_path_and_lp_agree_with_the_exact_optimum(name, k, data):
@@ -144,7 +160,7 @@ def test_without_replacement_optimum_dominates_rrsw_and_the_iid_optimum(pq):
 
 
 # ---------------------------------------------------------------- named instances
-@pytest.mark.parametrize(("name", "k"), [*CASES, ("opt_iid", 4)])
+@pytest.mark.parametrize(("name", "k"), [*CASES, ("opt_iid", 4), ("opt_iid", 8)])
 def test_p_equal_q_always_accepts(name, k):
     p = (F(1, 2), F(1, 3), F(1, 6), F(0))
     assert SCHEMES[name].acceptance_rate(p, p, k) == 1
@@ -160,7 +176,7 @@ def test_disjoint_supports_never_accept_and_output_p(name, k):
         assert list(module.output_law(p, q, x)) == list(p)
 
 
-@pytest.mark.parametrize(("name", "k"), [*CASES, ("opt_iid", 4)])
+@pytest.mark.parametrize(("name", "k"), [*CASES, ("opt_iid", 4), ("opt_iid", 8)])
 def test_point_mass_target_accepts_iff_its_token_was_drafted(name, k):
     """p = delta_0, q uniform on 4 tokens: any exact verifier outputs 0, so the optimum is
     P(0 drafted): 1 - (3/4)^k i.i.d., k/4 without replacement."""

@@ -27,10 +27,10 @@ def rng():
 def test_registered_after_the_seed_schemes():
     names = list(SCHEMES)
     assert names[-2:] == ["opt_iid", "opt_wor"] and SCHEMES["opt_iid"] is iid
-    assert iid.MAX_K == 4 and wor.MAX_K == 2
+    assert iid.MAX_K == 8 and wor.MAX_K == 2
 
 
-@pytest.mark.parametrize(("module", "k"), [(iid, 5), (wor, 3)])
+@pytest.mark.parametrize(("module", "k"), [(iid, 9), (wor, 3)])
 def test_k_above_max_k(module, k):
     pattern = rf"supports k <= {module.MAX_K}.*k={k}"
     for call in (lambda: module.draft(Q, k, rng=rng()),

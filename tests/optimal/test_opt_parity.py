@@ -22,7 +22,7 @@ from specsample.optimal import _build
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
-CASES = [("opt_iid", k) for k in (1, 2, 3, 4)] + [("opt_wor", k) for k in (1, 2)]
+CASES = [("opt_iid", k) for k in (1, 2, 3, 4, 6, 8)] + [("opt_wor", k) for k in (1, 2)]
 
 
 def instance(rng, rows, v, need, relation):

@@ -69,7 +69,7 @@ def assert_table(t, p, q, k, drafts):
     assert abs(t.alpha - ot_bound(p, q, k, drafts=drafts).value) <= 1e-12
 
 
-@pytest.mark.parametrize(("k", "law"), [(2, 0), (3, 0), (4, 0), (2, 1)])
+@pytest.mark.parametrize(("k", "law"), [(2, 0), (3, 0), (4, 0), (6, 0), (8, 0), (2, 1)])
 def test_full_vocabulary_tables_tile_and_realise_x(k, law):
     p, q = llm_like(151936, seed=11)
     t = _table(p, q, k, law)
@@ -78,7 +78,7 @@ def test_full_vocabulary_tables_tile_and_realise_x(k, law):
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize(("k", "law"), [(2, 0), (3, 0), (4, 0), (2, 1)])
+@pytest.mark.parametrize(("k", "law"), [(2, 0), (3, 0), (4, 0), (5, 0), (8, 0), (2, 1)])
 def test_small_float_tables_match_the_exact_path(seed, k, law):
     rng = np.random.default_rng(seed)
     v = int(rng.integers(2, 7))

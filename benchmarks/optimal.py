@@ -49,14 +49,13 @@ def _median_time(repeats: int, fn, *args, **kwargs) -> float:
     return float(np.median(times))
 
 
-def cost(vocab: int, rows: int, batch: int, repeats: int, seed: int) -> None:
+def cost(vocab: int, rows: int, batch: int, repeats: int, seed: int, ks=(2, 3, 4)) -> None:
     p, q = llm_like_pairs(rows, vocab, seed=seed)
     print(f"cost at V = {vocab}: {rows} LLM-like pairs, batches of {batch} tuples, "
           f"median of {repeats} repeats (ms per pair / per node, us per tuple)")
     print(f"{'scheme':<8} {'k':>2} {'pair ms':>8} {'node ms':>8} {'rrs node':>9} {'ratio':>6} "
           f"{'tuple us':>9} {'rrs us':>8} {'ratio':>6}")
-    for name, module, k in [("opt_iid", iid, 2), ("opt_iid", iid, 3), ("opt_iid", iid, 4),
-                            ("opt_wor", wor, 2)]:
+    for name, module, k in [*(("opt_iid", iid, k) for k in ks), ("opt_wor", wor, 2)]:
         law = _build.IID if name == "opt_iid" else _build.WOR
         rng = np.random.default_rng(seed + k)
         pair_ms, node_ms, rrs_node_ms = [], [], []
@@ -140,20 +139,24 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ks", default="2,3,4", help=f"comma-separated k for opt_iid (at most {iid.MAX_K})")
     args = parser.parse_args()
+    ks = tuple(int(k) for k in args.ks.split(","))
+    if not all(1 <= k <= iid.MAX_K for k in ks):
+        parser.error(f"--ks: each k must be in 1..{iid.MAX_K}; got {args.ks}")
     rows, repeats, batch = args.rows, args.repeats, args.batch
     if args.quick:
         rows, repeats, batch = 3, 3, 20_000
-    cost(151936, rows, batch, repeats, args.seed)
+    cost(151936, rows, batch, repeats, args.seed, ks)
     p, q = llm_like_pairs(16 if not args.quick else 4, 32000, seed=args.seed + 1)
-    acceptance("LLM-like pairs, V = 32000", list(zip(p, q, strict=True)))
+    acceptance("LLM-like pairs, V = 32000", list(zip(p, q, strict=True)), ks)
     from specsample.data import load_pairs
 
     real = load_pairs()
     for t in real.temperatures:
         sel = real.select(temperature=t)
         pairs = [(x.p, x.q) for x in sel][: (40 if args.quick else None)]
-        acceptance(f"real Qwen2.5-Coder pairs at T={t}", pairs)
+        acceptance(f"real Qwen2.5-Coder pairs at T={t}", pairs, ks)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,11 @@ efficiency measured elsewhere (README "Measured on the real pair") by AR's time 
 and divide by the step time printed here.
 
     python benchmarks/gpu_decode.py --device cuda --dtype bfloat16
-    python benchmarks/gpu_decode.py --device cpu --dtype float32 --tiny    # a quick check
+    python benchmarks/gpu_decode.py --device cpu --dtype float32 --tiny --threads 1  # a quick check
+
+On a CPU shared with other work pass ``--threads 1``: torch's default of one thread per core
+then makes every multi-row product wait for a busy core (a tiny model's tree forward went from
+3 ms to 300 ms on the project's 2-core machine with one core busy).
     python benchmarks/gpu_decode.py --target ~/models/qwen-1.5b --draft ~/models/qwen-0.5b
 """
 
@@ -161,7 +165,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="times each method decodes the prompts (the methods interleaved)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's own choice)")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
 
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
     start = time.perf_counter()

@@ -6,7 +6,8 @@ scan, so sums may differ from the core's in the last bit; with random uniforms a
 should then still never flip, and the test counts any that do), their output law when they
 draw their own uniforms from a CUDA generator, low-precision inputs, and the decode loop and
 Jacobi with the models on the GPU: greedy equals the target's own ``generate``, sampling
-follows the target's two-token law, the torch and core verifier paths agree.
+follows the target's two-token law, the torch and core verifier paths agree; and the
+``specsample decode --device cuda`` command end to end.
 
 Run on a machine with a GPU: ``python -m pytest tests/gpu/test_gpu_cuda.py``. Statistical
 tests have a false-alarm budget of 1e-6 each.
@@ -14,6 +15,7 @@ tests have a false-alarm budget of 1e-6 each.
 
 from __future__ import annotations
 
+import json
 import zlib
 
 import numpy as np
@@ -149,3 +151,28 @@ def test_cuda_torch_and_core_verifiers_generate_the_same_tokens(scheme, tree):
                                   generator=torch.Generator(device=CUDA).manual_seed(9))
         out[verifier] = result.tokens.tolist()
     assert out["torch"] == out["core"]
+
+
+def test_cuda_decode_command_greedy_tokens_equal_ar_tokens(tmp_path, capsys):
+    """``specsample decode --device cuda``: every method (each scheme on chain and binary
+    trees through its torch port or the core, and Jacobi) returns AR's greedy tokens."""
+    from cli_run import run_main
+    from test_decode_cli import PAD, char_tokenizer, noisy_copy, save
+    from test_decode_cli import tiny_lm as char_lm
+
+    tokenizer = char_tokenizer()
+    target = char_lm(len(tokenizer) + PAD, 0)
+    draft = noisy_copy(target, 1)
+    folders = [str(save(m, tokenizer, tmp_path / name)) for m, name in ((target, "t"), (draft, "d"))]
+    out = tmp_path / "greedy.json"
+    status, _, err = run_main(["decode", "--target", folders[0], "--draft", folders[1], "--device", "cuda",
+                               "--dtype", "float64", "--no-progress", "--prompts", "2", "--max-new-tokens", "12",
+                               "--tree", "chain:2,binary:2", "--format", "json", "-o", str(out)], capsys)
+    assert status == 0, err
+    data = json.loads(out.read_text())
+    assert data["device"].startswith("cuda")
+    ar = {r["prompt"]: r["tokens"] for r in data["runs"] if r["method"] == "ar"}
+    others = [r for r in data["runs"] if r["method"] != "ar"]
+    assert len(others) >= 2 * 5
+    for run in others:
+        assert run["tokens"] == ar[run["prompt"]], run["method"]

@@ -351,15 +351,43 @@ def _certify(seq, lo, target, mass, th, kc, kt):
     """Smallest ``sum_{i<=j} X_i - (I(lo + Q_j) - I(lo))`` over the prefixes of ``seq``."""
     s = 0.0
     pos = lo
-    base = _sweep.pw_value(lo, th, kc, kt)
+    hint = _sweep.count_near(th, lo, np.int64(0))  # pos only grows: search near the last one
+    base = _sweep.pw_value(lo, th, kc, kt, hint)
     worst = np.inf
     for y in seq:
         s += target[y]
         pos += mass[y]
-        slack = s - (_sweep.pw_value(pos, th, kc, kt) - base)
+        hint = _sweep.count_near(th, pos, hint)
+        slack = s - (_sweep.pw_value(pos, th, kc, kt, hint) - base)
         if slack < worst:
             worst = slack
     return worst
+
+
+@numba.njit(cache=True)
+def _sweep_in_order(seq, lo, hi, target, mass, k, th, kc, kt, start, length, first, count, np_,
+                    hole_a, hole_b):
+    """The PIECEWISE sweep of the tokens ``seq``, run on copies of their targets and masses
+    laid out in ``seq`` order (then ``first``, ``count`` scattered back by token id).
+
+    Same arithmetic, same pieces; but the sweep's loop then reads consecutive memory instead
+    of jumping around four vocabulary-sized arrays (at V = 151936 those cache misses were
+    most of its time)."""
+    m = seq.shape[0]
+    ids = np.arange(m)
+    tgt = np.empty(m)
+    mas = np.empty(m)
+    for i in range(m):
+        tgt[i] = target[seq[i]]
+        mas[i] = mass[seq[i]]
+    fst = np.zeros(m, np.int64)
+    cnt = np.zeros(m, np.int64)
+    np_ = _sweep.sweep(ids, lo, hi, tgt, mas, _sweep.PIECEWISE, k, th, kc, kt, start, length, fst,
+                       cnt, np_, hole_a, hole_b)
+    for i in range(m):
+        first[seq[i]] = fst[i]
+        count[seq[i]] = cnt[i]
+    return np_
 
 
 @numba.njit(cache=True)
@@ -412,10 +440,10 @@ def build_wor(p, q, sp, sq, order, n):
         hole_a = np.empty(n + 1)
         hole_b = np.empty(n + 1)
         two = np.int64(2)  # not a literal: see the i.i.d. build
-        np_ = _sweep.sweep(seq_t, 0.0, A, target, qh, _sweep.PIECEWISE, two, th, kc, kt,
-                           start, length, first, count, np.int64(0), hole_a, hole_b)
-        np_ = _sweep.sweep(seq_u, A, A + c, target, qh, _sweep.PIECEWISE, two, th, kc, kt,
-                           start, length, first, count, np_, hole_a, hole_b)
+        np_ = _sweep_in_order(seq_t, 0.0, A, target, qh, two, th, kc, kt, start, length, first,
+                              count, np.int64(0), hole_a, hole_b)
+        np_ = _sweep_in_order(seq_u, A, A + c, target, qh, two, th, kc, kt, start, length, first,
+                              count, np_, hole_a, hole_b)
     res_cum = np.empty(vocab)
     res_last = _residual(p, ip, x, res_cum)
     cum = np.zeros(3 * n + 4)

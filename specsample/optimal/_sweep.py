@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 
 import numba
+import numpy as np
 
 POLY = 0
 PIECEWISE = 1
@@ -174,30 +175,76 @@ def _count_at_most(th, t):
 
 
 @numba.njit(cache=True)
-def pw_value(t, th, kc, kt):
-    """``I(t) = t^2 + t K(t) - KT(t)``, K, KT the prefix sums of kappa, kappa*theta below t."""
-    j = _count_below(th, t)
+def _search_near(th, t, hint, at_most):
+    """``_count_below(th, t)`` (``_count_at_most`` if ``at_most``), searched outward from
+    ``hint``: the same count, in O(log distance) probes instead of O(log n).
+
+    The sweep queries positions close to its running right end, which only grows, so a
+    hint kept there turns most searches into a few neighbouring reads."""
+    n = th.shape[0]
+    j = min(max(hint, 0), n)
+    lo = j
+    hi = j
+    if j < n and (th[j] <= t if at_most else th[j] < t):  # the count is above j
+        step = 1
+        lo = j + 1
+        hi = lo
+        while hi < n and (th[hi] <= t if at_most else th[hi] < t):
+            lo = hi + 1
+            hi = lo + step
+            step *= 2
+        hi = min(hi, n)
+    elif j > 0 and not (th[j - 1] <= t if at_most else th[j - 1] < t):  # below j
+        step = 1
+        hi = j - 1
+        lo = hi
+        while lo > 0 and not (th[lo - 1] <= t if at_most else th[lo - 1] < t):
+            hi = lo - 1
+            lo = hi - step
+            step *= 2
+        lo = max(lo, 0)
+    # now th[lo - 1] is below t (or lo = 0) and th[hi] is not (or hi = n): search [lo, hi]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if th[mid] <= t if at_most else th[mid] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True)
+def count_near(th, t, hint):
+    """``#{theta < t}``, searched from ``hint`` (see :func:`_search_near`)."""
+    return _search_near(th, t, hint, False)
+
+
+@numba.njit(cache=True)
+def pw_value(t, th, kc, kt, hint=0):
+    """``I(t) = t^2 + t K(t) - KT(t)``, K, KT the prefix sums of kappa, kappa*theta below t.
+    ``hint``: a guess of ``#{theta < t}`` (any value gives the same result)."""
+    j = _search_near(th, t, hint, False)
     return t * t + t * kc[j] - kt[j]
 
 
 @numba.njit(cache=True)
-def pw_diff(a, h, th, kc, kt):
-    """``I(a + h) - I(a)`` for the piecewise quadratic ``I``."""
-    j1 = _count_below(th, a)
-    j2 = _count_below(th, a + h)
+def pw_diff(a, h, th, kc, kt, hint=0):
+    """``I(a + h) - I(a)`` for the piecewise quadratic ``I`` (``hint`` as for pw_value)."""
+    j1 = _search_near(th, a, hint, False)
+    j2 = _search_near(th, a + h, j1, False)
     return 2.0 * a * h + h * h + h * kc[j2] + a * (kc[j2] - kc[j1]) - (kt[j2] - kt[j1])
 
 
 @numba.njit(cache=True)
-def _pw_window(R, m, X, top, th, kc, kt):
+def _pw_window(R, m, X, top, th, kc, kt, hint=0):
     """``u`` in ``[R, top]`` with ``I(u + m) - I(u) = X``: linear between breakpoints."""
     if top <= R:
         return R
     n = th.shape[0]
     u = R
     # on the piece just right of u: j1 = #{theta <= u}, j2 = #{theta - m <= u}
-    j1 = _count_at_most(th, u)
-    j2 = _count_at_most(th, u + m)
+    j1 = _search_near(th, u, hint, True)
+    j2 = _search_near(th, u + m, j1, True)
     while j2 < n and th[j2] - m <= u:
         j2 += 1
     while j2 > 0 and th[j2 - 1] - m > u:
@@ -223,10 +270,10 @@ def _pw_window(R, m, X, top, th, kc, kt):
 
 
 @numba.njit(cache=True)
-def _pw_straddle(E, Z, b, t, th, kc, kt):
+def _pw_straddle(E, Z, b, t, th, kc, kt, hint=0):
     """``a`` in ``[0, t]`` with ``[I(Z) - I(Z - a)] - [I(b) - I(b - a)] = E`` (``Z > b``)."""
-    jz = _count_below(th, Z)
-    jb = _count_below(th, b)
+    jz = _search_near(th, Z, hint, False)
+    jb = _search_near(th, b, jz, False)
     iz = jz
     ib = jb
     a0 = 0.0
@@ -253,24 +300,24 @@ def _pw_straddle(E, Z, b, t, th, kc, kt):
 
 # ---------------------------------------------------------------- dispatch on mode
 @numba.njit(cache=True, inline="always")
-def _diff(a, h, mode, k, th, kc, kt):
+def _diff(a, h, mode, k, th, kc, kt, hint):
     if mode == POLY:
         return poly_diff(a, h, k)
-    return pw_diff(a, h, th, kc, kt)
+    return pw_diff(a, h, th, kc, kt, hint)
 
 
 @numba.njit(cache=True, inline="always")
-def _window(R, m, X, top, mode, k, th, kc, kt):
+def _window(R, m, X, top, mode, k, th, kc, kt, hint):
     if mode == POLY:
         return _poly_window(R, m, X, top, k)
-    return _pw_window(R, m, X, top, th, kc, kt)
+    return _pw_window(R, m, X, top, th, kc, kt, hint)
 
 
 @numba.njit(cache=True, inline="always")
-def _straddle(E, Z, b, t, mode, k, th, kc, kt):
+def _straddle(E, Z, b, t, mode, k, th, kc, kt, hint):
     if mode == POLY:
         return _poly_straddle(E, Z, b, t, k)
-    return _pw_straddle(E, Z, b, t, th, kc, kt)
+    return _pw_straddle(E, Z, b, t, th, kc, kt, hint)
 
 
 # ---------------------------------------------------------------- the sweep
@@ -307,7 +354,10 @@ def sweep(seq, lo, hi, target, mass, mode, k, th, kc, kt,
     nt = seq.shape[0]
     R = lo
     nh = 0
+    jr = np.int64(0)  # PIECEWISE: #{theta < R}, a search hint (R only grows)
     for idx in range(nt):
+        if mode != POLY:
+            jr = _search_near(th, R, jr, False)
         y = seq[idx]
         m = mass[y]
         X = target[y]
@@ -321,9 +371,9 @@ def sweep(seq, lo, hi, target, mass, mode, k, th, kc, kt,
             np_ = _nonempty(y, R, first, start, length, np_)
             count[y] = np_ - first[y]
             break
-        excess = _diff(R, m, mode, k, th, kc, kt) - X
+        excess = _diff(R, m, mode, k, th, kc, kt, jr) - X
         if not excess > 0.0 or nh == 0:
-            u = _window(R, m, X, hi - m, mode, k, th, kc, kt)
+            u = _window(R, m, X, hi - m, mode, k, th, kc, kt, jr)
             if u > R:
                 hole_a[nh] = R
                 hole_b[nh] = u
@@ -337,8 +387,8 @@ def sweep(seq, lo, hi, target, mass, mode, k, th, kc, kt,
                 b_h = hole_b[nh - 1]
                 t = min(b_h - a_h, f)
                 Z = R + f
-                after = (excess - _diff(Z - t, t, mode, k, th, kc, kt)
-                         + _diff(b_h - t, t, mode, k, th, kc, kt))
+                after = (excess - _diff(Z - t, t, mode, k, th, kc, kt, jr)
+                         + _diff(b_h - t, t, mode, k, th, kc, kt, jr))
                 if after > 0.0:  # still too heavy: take all of t from this hole
                     excess = after
                     f -= t
@@ -349,7 +399,7 @@ def sweep(seq, lo, hi, target, mass, mode, k, th, kc, kt,
                         np_ = _piece(b_h - t, b_h, start, length, np_)
                         hole_b[nh - 1] = b_h - t
                 else:
-                    a = _straddle(excess, Z, b_h, t, mode, k, th, kc, kt)
+                    a = _straddle(excess, Z, b_h, t, mode, k, th, kc, kt, jr)
                     if a > 0.0:
                         np_ = _piece(b_h - a, b_h, start, length, np_)
                     if a >= b_h - a_h:

@@ -17,7 +17,7 @@ import pytest
 from opt_strategies import llm_like
 from specsample.lp import ot_bound
 
-from specsample.optimal import _build, _exact, _order, _scheme, iid, wor
+from specsample.optimal import _build, _exact, _order, _scheme, _sweep, iid, wor
 
 F = Fraction
 
@@ -159,3 +159,18 @@ def test_rejected_collapsed_pair_may_output_the_discarded_draft(monkeypatch):
         assert np.all(v.token[v.index == 0] == drafts[v.index == 0, 0])
     finally:
         _exact._table.cache_clear()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_searches_from_a_hint_count_like_the_plain_binary_searches(seed):
+    """The sweep's hinted searches (``_sweep._search_near``) return exactly the plain binary
+    searches' counts for every hint, on sorted breakpoints with ties, at and between them."""
+    rng = np.random.default_rng(seed)
+    for n in (0, 1, 2, 7, 100):
+        th = np.sort(rng.integers(0, 12, n).astype(float) / 4.0)
+        points = np.concatenate([th, rng.uniform(-1.0, 4.0, 20), [-np.inf, np.inf]])
+        for t in points:
+            below, at_most = _sweep._count_below(th, t), _sweep._count_at_most(th, t)
+            for hint in range(-2, n + 3):
+                assert _sweep._search_near(th, t, np.int64(hint), False) == below
+                assert _sweep._search_near(th, t, np.int64(hint), True) == at_most

@@ -61,12 +61,35 @@ def _binom(k, i):
     return r
 
 
+def _binom_table(kmax: int) -> np.ndarray:
+    """``C(k, i)`` for ``k, i <= kmax``, each formed by :func:`_binom`'s own float steps."""
+    table = np.zeros((kmax + 1, kmax + 1))
+    for k in range(kmax + 1):
+        for i in range(k + 1):
+            r = 1.0
+            for j in range(i):
+                r = r * (k - j) / (j + 1)
+            table[k, i] = r
+    return table
+
+
+#: Binomial coefficients for the k the sweeps meet (a constant to numba: no divisions in the
+#: Newton loops); the values are exactly what :func:`_binom` computes.
+_BINOM = _binom_table(16)
+
+
 @numba.njit(cache=True)
 def poly_diff(a, h, k):
-    """``(a + h)^k - a^k = sum_{i=1..k} C(k, i) a^(k-i) h^i`` (no cancellation for small h)."""
+    """``(a + h)^k - a^k = sum_{i=1..k} C(k, i) a^(k-i) h^i`` (no cancellation for small h).
+
+    Horner in ``h``; ``a^(k-i)`` is carried from one term to the next, which multiplies
+    exactly as ``_ipow`` would (``1 * a * a ...``)."""
     total = 0.0
+    power = 1.0  # a^(k - i), i from k down
     for i in range(k, 0, -1):
-        total = total * h + _binom(k, i) * _ipow(a, k - i)
+        c = _BINOM[k, i] if k < _BINOM.shape[0] else _binom(k, i)
+        total = total * h + c * power
+        power *= a
     return total * h
 
 

@@ -13,10 +13,12 @@ One step of :class:`SpeculativeDecoder`::
 
 The tree's root is the last committed token (:mod:`specsample.gpu.tree`), so the caches
 always hold every committed token but the last, and a step emits between 1 and
-``depth + 1`` tokens. Every internal node gets fresh uniforms; all internal nodes are
-verified in one batched call per distinct ``k`` (the walk then reads the verdicts along one
-path, so verdicts off the path are never used and exactness is that of the scheme at each
-node: THEORY.md section 8). Probabilities are formed in float64 from the logits.
+``depth + 1`` tokens. Every internal node gets fresh uniforms; with the torch verifiers all
+internal nodes are verified in one batched call per distinct ``k`` (no host round trip per
+node; the walk then reads the verdicts along one path, so verdicts off the path are never
+used and exactness is that of the scheme at each node: THEORY.md section 8). The core
+verifiers draw the same uniforms but verify only the nodes the walk reaches, one by one:
+the same tokens, without building the optimal verifiers' tables for nodes off the path. Probabilities are formed in float64 from the logits.
 
 Greedy mode (``temperature=0``): the children of a node are the draft's top-``k`` tokens
 (distinct, in order) and a child is accepted iff it equals the target's argmax at the node;
@@ -465,6 +467,8 @@ class SpeculativeDecoder:
     def _walk_sampled(self, node_tokens, target_logits, draft_rows, temperature, generator):
         tree, plan = self.tree, self._plan
         p = torch.softmax(target_logits.to(torch.float64) / temperature, dim=-1)  # (n, V)
+        if self.verifier == "core" and self._lazy_core:
+            return self._walk_sampled_core(node_tokens, p, draft_rows, generator)
         verdicts = {}
         for k, nodes in plan.groups:
             rows = [plan.rank[i] for i in nodes]
@@ -490,6 +494,41 @@ class SpeculativeDecoder:
             node = tree.children[node][index_of[node]]
             path.append(node)
         return path, [*new, token_of[node]]  # residual sample, or the bonus at a leaf
+
+    #: With verifier="core", verify only the nodes the walk reaches (same tokens, see below).
+    _lazy_core = True
+
+    def _walk_sampled_core(self, node_tokens, p, draft_rows, generator):
+        """:meth:`_walk_sampled` for the core verifiers, verifying only the nodes the walk
+        reaches. The generator is consumed exactly as there (each group's uniforms in turn,
+        then the leaves'), and a node's verdict depends only on its own rows, drafts and
+        uniforms (the core's batched kernels equal its one-row path), so the tokens are the
+        same; nodes off the path are never verified, which matters for the optimal verifiers,
+        whose every verification builds a table over the vocabulary."""
+        tree, plan = self.tree, self._plan
+        scheme = specsample.SCHEMES[self.scheme_name]
+        uniforms = {}
+        for k, nodes in plan.groups:
+            u = _host(torch.rand((len(nodes), k + 1), generator=generator, dtype=torch.float64, device=p.device))
+            for r, node in enumerate(nodes):
+                uniforms[node] = u[r:r + 1]
+        leaves = list(plan.leaves)
+        u = torch.rand(len(leaves), generator=generator, dtype=torch.float64, device=p.device)
+        bonus = _sampling.invert(p[leaves], u).tolist()
+        tokens = node_tokens.tolist()
+        node, path, new = 0, [], []
+        while tree.children[node]:
+            kids = tree.children[node]
+            rank = plan.rank[node]
+            v = scheme.verify(_host(p[node:node + 1]), _host(draft_rows[rank:rank + 1]),
+                              np.array([[tokens[c] for c in kids]], dtype=np.int64), uniforms=uniforms[node])
+            token, index = int(v.token[0]), int(v.index[0])
+            new.append(token)  # the accepted child's token, or the residual sample
+            if index < 0:
+                return path, new
+            node = kids[index]
+            path.append(node)
+        return path, [*new, bonus[leaves.index(node)]]
 
     def _draft_rows(self, q: torch.Tensor, k: int, generator) -> torch.Tensor:
         return draft_rows(self.scheme_name, q, k, generator, verifier=self.verifier, validate=self.validate)

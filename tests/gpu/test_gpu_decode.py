@@ -271,3 +271,21 @@ def test_bad_decoder_arguments_raise():
     ]:
         with pytest.raises(kind, match=words):
             decoder.generate(prompt, max_new_tokens=4)
+
+
+@pytest.mark.parametrize(("scheme", "tree"), [("opt_iid", "binary:3"), ("opt_wor", (2, 1, 2)),
+                                              ("spechub", "kary:3:2"), ("rrs", "binary:3")], ids=str)
+def test_core_path_verifying_only_the_walk_equals_verifying_every_node(scheme, tree, monkeypatch):
+    """verifier="core" verifies only the nodes the walk reaches; verifying every internal node
+    in batched calls, as the torch path does, must give the same tokens from the same seed."""
+    target, draft = target_and_draft()
+    out = []
+    for lazy in (True, False):
+        monkeypatch.setattr(SpeculativeDecoder, "_lazy_core", lazy)
+        decoder = SpeculativeDecoder(target, draft, scheme=scheme, tree=tree, verifier="core")
+        result = decoder.generate(PROMPT, max_new_tokens=30, temperature=0.8,
+                                  generator=torch.Generator().manual_seed(4))
+        out.append((result.tokens.tolist(), result.stats.accepted_lengths))
+    assert out[0] == out[1]
+    accepted = out[0][1]  # steps by drafts accepted: both early stops and deep walks occur
+    assert accepted[0] + accepted[1] > 0 and sum(accepted[2:]) > 0

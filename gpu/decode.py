@@ -18,7 +18,8 @@ internal nodes are verified in one batched call per distinct ``k`` (no host roun
 node; the walk then reads the verdicts along one path, so verdicts off the path are never
 used and exactness is that of the scheme at each node: THEORY.md section 8). The core
 verifiers draw the same uniforms but verify only the nodes the walk reaches, one by one:
-the same tokens, without building the optimal verifiers' tables for nodes off the path. Probabilities are formed in float64 from the logits.
+the same tokens, without building the optimal verifiers' tables for nodes off the path.
+Probabilities are formed in float64 from the logits.
 
 Greedy mode (``temperature=0``): the children of a node are the draft's top-``k`` tokens
 (distinct, in order) and a child is accepted iff it equals the target's argmax at the node;

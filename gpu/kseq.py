@@ -17,13 +17,14 @@ rejected the output is drawn from
 :data:`specsample.kseq.RHO_RTOL`, with the same floating-point steps, solving ``g <= 0``
 through the deficit ``m = 1 - beta = sum (q - p/rho)+`` (no cancellation at ``p = q``). All rows bisect
 together; a row stops exactly where the core's loop would stop and is frozen from then on.
-The number of rounds is bounded in advance (:func:`_rounds`). Before bisecting, the tokens whose ratio ``p/q`` lies strictly inside
-(1, k) (the only ones whose term depends on ``rho``) are gathered into a (N, m) buffer in
-token order; sizing it costs one synchronisation per call. As in the core, each step settles
-the band tokens it has decided, and the buffer is compacted whenever that halves its width
-(:func:`rho_star`): one synchronisation per round, which on a GPU at N = 4096, V = 151936
-costs far less than the passes over a buffer that never shrinks. A residual that rounding leaves empty
-draws the output from the target itself (the core's guard).
+The number of rounds is bounded in advance (:func:`_rounds`). Before bisecting, the tokens
+whose ratio ``p/q`` lies strictly inside (1, k) (the only ones whose term depends on
+``rho``) are gathered into a (N, m) buffer in token order; sizing it costs one
+synchronisation per call. As in the core, each step settles the band tokens it has decided,
+and the buffer is compacted whenever that halves its width (:func:`rho_star`): one
+synchronisation per round, which on a GPU at N = 4096, V = 151936 costs far less than the
+passes over a buffer that never shrinks. A residual that rounding leaves empty draws the
+output from the target itself (the core's guard).
 Every sum is in the core's order (:mod:`specsample.gpu._sampling`). Proof:
 ``proofs/kseq.md``.
 """

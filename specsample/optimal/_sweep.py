@@ -62,14 +62,12 @@ def _binom(k, i):
 
 
 def _binom_table(kmax: int) -> np.ndarray:
-    """``C(k, i)`` for ``k, i <= kmax``, each formed by :func:`_binom`'s own float steps."""
+    """``C(k, i)`` for ``k, i <= kmax``, each computed by :func:`_binom` itself (its Python
+    body: the same float steps, without compiling it at import)."""
     table = np.zeros((kmax + 1, kmax + 1))
     for k in range(kmax + 1):
         for i in range(k + 1):
-            r = 1.0
-            for j in range(i):
-                r = r * (k - j) / (j + 1)
-            table[k, i] = r
+            table[k, i] = _binom.py_func(k, i)
     return table
 
 
@@ -170,37 +168,9 @@ def _poly_straddle(E, Z, b, t, k):
 
 # ---------------------------------------------------------------- piecewise quadratic I
 @numba.njit(cache=True)
-def _count_below(th, t):
-    """Number of breakpoints ``< t`` (binary search)."""
-    lo = 0
-    hi = th.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if th[mid] < t:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@numba.njit(cache=True)
-def _count_at_most(th, t):
-    """Number of breakpoints ``<= t`` (binary search)."""
-    lo = 0
-    hi = th.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if th[mid] <= t:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@numba.njit(cache=True)
 def _search_near(th, t, hint, at_most):
-    """``_count_below(th, t)`` (``_count_at_most`` if ``at_most``), searched outward from
-    ``hint``: the same count, in O(log distance) probes instead of O(log n).
+    """``#{theta < t}`` (``#{theta <= t}`` if ``at_most``) for ascending ``th``, searched
+    outward from ``hint``: a binary search's count in O(log distance) probes, not O(log n).
 
     The sweep queries positions close to its running right end, which only grows, so a
     hint kept there turns most searches into a few neighbouring reads."""

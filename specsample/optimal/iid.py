@@ -1,7 +1,7 @@
 """An exact verifier whose acceptance equals the optimal-transport optimum, i.i.d. drafts.
 
-``k`` drafts i.i.d. from ``q`` (``k <= 8``: :data:`MAX_K`). The best acceptance any exact verifier can reach
-with this draft law is the min cut (SpecTr, arXiv 2310.15141; ``proofs/ot_mincut.md``,
+``k`` drafts i.i.d. from ``q`` (``k <= 8``: :data:`MAX_K`). The best acceptance any exact
+verifier can reach with this draft law is the min cut (SpecTr, arXiv 2310.15141; ``proofs/ot_mincut.md``,
 ``proofs/ot_prefix.md``)
 
 .. math::

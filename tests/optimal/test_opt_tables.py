@@ -163,14 +163,16 @@ def test_rejected_collapsed_pair_may_output_the_discarded_draft(monkeypatch):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_searches_from_a_hint_count_like_the_plain_binary_searches(seed):
-    """The sweep's hinted searches (``_sweep._search_near``) return exactly the plain binary
-    searches' counts for every hint, on sorted breakpoints with ties, at and between them."""
+    """The sweep's hinted searches (``_sweep._search_near``) return exactly the counts of a
+    plain binary search (``np.searchsorted``) for every hint, on sorted breakpoints with
+    ties, at and between them."""
     rng = np.random.default_rng(seed)
     for n in (0, 1, 2, 7, 100):
         th = np.sort(rng.integers(0, 12, n).astype(float) / 4.0)
         points = np.concatenate([th, rng.uniform(-1.0, 4.0, 20), [-np.inf, np.inf]])
         for t in points:
-            below, at_most = _sweep._count_below(th, t), _sweep._count_at_most(th, t)
+            below = np.searchsorted(th, t, side="left")  # #{theta < t}
+            at_most = np.searchsorted(th, t, side="right")  # #{theta <= t}
             for hint in range(-2, n + 3):
                 assert _sweep._search_near(th, t, np.int64(hint), False) == below
                 assert _sweep._search_near(th, t, np.int64(hint), True) == at_most

@@ -61,3 +61,8 @@ def test_gpu_decode_benchmark_on_cpu(tmp_path):
     rows = json.loads((tmp_path / "d.json").read_text())["rows"]
     assert [r["method"] for r in rows] == ["AR", "single chain:1", "rrs binary:1", "Jacobi 4"]
     assert all(r["tokens"] == 4 for r in rows)
+
+
+def test_optimal_parts_benchmark():
+    out = run("optimal_parts.py", "--repeats", "1", "--ks", "2")
+    assert "ratio order" in out and "build_wor" in out

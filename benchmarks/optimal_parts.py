@@ -1,0 +1,61 @@
+"""Where one optimal-verifier table build spends its time, at V = 151936.
+
+On one LLM-like pair (``_pairs.py``), median milliseconds of: the exact ratio order and its
+parts (keys, packing, numpy's sort, exact re-sorting of equal-key runs), then the i.i.d.
+build for several k and the without-replacement build, each given that order. It calls only
+functions that older versions of ``specsample.optimal`` have too, so it can time them (copy
+it beside a checkout of an earlier commit).
+
+    python benchmarks/optimal_parts.py [--pair N] [--repeats R] [--ks 2,4,8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _pairs import llm_like_pairs
+
+from specsample.optimal import _build, _order
+
+
+def _ms(repeats: int, fn, *args) -> float:
+    fn(*args)  # compile / warm
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pair", type=int, default=0, help="which LLM-like pair (seeded)")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--ks", default="2,4,8", help="k of the i.i.d. builds")
+    args = parser.parse_args()
+    p, q = llm_like_pairs(args.pair + 1, 151936, seed=0)
+    p, q = np.ascontiguousarray(p[args.pair]), np.ascontiguousarray(q[args.pair])
+    r = args.repeats
+    keys = _order.ratio_keys(p, q)
+    bits = _order.id_bits(p.shape[0])
+    packed = _order.pack(keys, bits)
+    ordered = np.sort(packed)
+    order, n = _order.ratio_order(p, q)
+    print(f"one LLM-like pair, V = {p.shape[0]}, median of {r} (ms)")
+    print(f"ratio order        {_ms(r, _order.ratio_order, p, q):7.2f}   keys {_ms(r, _order.ratio_keys, p, q):.2f}, "
+          f"pack {_ms(r, _order.pack, keys, bits):.2f}, sort {_ms(r, np.sort, packed):.2f}, "
+          f"exact runs {_ms(r, _order.fix_runs, ordered, bits, p, q, keys):.2f}")
+    for k in (int(v) for v in args.ks.split(",")):
+        print(f"build_iid k={k:<2}     {_ms(r, _build.build_iid, p, q, 1.0, 1.0, k, order, n):7.2f}   "
+              "(after the ratio order)")
+    print(f"build_wor          {_ms(r, _build.build_wor, p, q, 1.0, 1.0, order, n):7.2f}   (after the ratio order)")
+
+if __name__ == "__main__":
+    main()

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from specsample.optimal import _order, _sweep
+from specsample.optimal import _order, _sweep, _work
 
 IID = 0
 WOR = 1
@@ -54,8 +54,8 @@ _EPS = 2.0**-52
 
 # ---------------------------------------------------------------- small helpers
 @numba.njit(cache=True)
-def _prefix(v):
-    out = np.empty(v.shape[0] + 1)
+def _prefix(v, out):
+    """Prefix sums of ``v`` into ``out`` (length ``len(v) + 1``)."""
     s = 0.0
     out[0] = 0.0
     for i in range(v.shape[0]):
@@ -65,9 +65,9 @@ def _prefix(v):
 
 
 @numba.njit(cache=True)
-def _suffix(v):
+def _suffix(v, out):
+    """Suffix sums of ``v`` into ``out`` (length ``len(v) + 1``)."""
     n = v.shape[0]
-    out = np.empty(n + 1)
     s = 0.0
     out[n] = 0.0
     for i in range(n - 1, -1, -1):
@@ -95,10 +95,9 @@ def _ipow(a, e):
 
 
 @numba.njit(cache=True)
-def _one_minus_each(qs):
-    """``1 - q_i`` for every token, the largest one as the sum of the others."""
+def _one_minus_each(qs, out):
+    """``1 - q_i`` for every token into ``out``, the largest one as the sum of the others."""
     n = qs.shape[0]
-    out = np.empty(n)
     top = 0
     for i in range(n):
         out[i] = 1.0 - qs[i]
@@ -115,13 +114,14 @@ def _one_minus_each(qs):
 
 # ---------------------------------------------------------------- Step A
 @numba.njit(cache=True)
-def _cut(ps, qs, k, law, om):
-    """Min cut over ratio prefixes. Returns (j*, A, c, x(T), x(U), alpha, cp, cq, cs, nu_prefix)."""
+def _cut(ps, qs, k, law, om, cp, cq, cs, nup):
+    """Min cut over ratio prefixes; fills the prefix sums ``cp``, ``cq``, the suffix sums
+    ``cs`` (and for two drafts without replacement ``nup``, the prefix sums of
+    ``q / (1 - q)``), each of length ``n + 1``. Returns (j*, A, c, x(T), x(U), alpha)."""
     n = ps.shape[0]
-    cp = _prefix(ps)
-    cq = _prefix(qs)
-    cs = _suffix(qs)
-    nup = np.zeros(n + 1)
+    _prefix(ps, cp)
+    _prefix(qs, cq)
+    _suffix(qs, cs)
     js = 0
     best = np.inf
     if law == IID:
@@ -132,6 +132,7 @@ def _cut(ps, qs, k, law, om):
                 js = j
     else:
         s = 0.0
+        nup[0] = 0.0
         for i in range(n):
             s += qs[i] / om[i]
             nup[i + 1] = s
@@ -149,7 +150,7 @@ def _cut(ps, qs, k, law, om):
         x_u = c * (1.0 + nup[js])
         x_t = max(A - c * nup[js], 0.0)
     alpha = cp[js] + x_u
-    return js, A, c, x_t, x_u, alpha, cp, cq, cs
+    return js, A, c, x_t, x_u, alpha
 
 
 @numba.njit(cache=True)
@@ -207,20 +208,17 @@ def _residual(p, ip, x, res_cum):
 
 
 # ---------------------------------------------------------------- the table
-@numba.njit(cache=True)
-def _alloc(vocab, n):
-    x = np.zeros(vocab)
-    first = np.zeros(vocab, np.int64)
-    count = np.zeros(vocab, np.int64)
-    start = np.empty(3 * n + 4)
-    length = np.empty(3 * n + 4)
-    return x, first, count, start, length
+# Rows of the workspace (:mod:`specsample.optimal._work`) the builds use as scratch.
+_PS, _QS, _CP, _CQ, _CS, _NUP, _GMASS, _GTARGET, _HOLE_A, _HOLE_B = range(10)
+_OM, _TH, _KAP, _KC, _KT, _TARGET, _KEY, _TGT, _MAS = range(10, 19)
+_I_SEQ, _I_FST, _I_CNT, _I_HALF = range(2, 6)  # rows 0, 1: the ratio order and its buffer
+_P_START, _P_LENGTH, _P_CUM = range(3)
 
 
 @numba.njit(cache=True)
 def _piece_sums(first, count, length, cum):
-    """Per owner (group or token): total piece length; ``cum[j]`` = length of the owner's
-    pieces stored before piece ``j`` (for binary searches of a position)."""
+    """Per owner: total piece length; ``cum[j]`` = length of the owner's pieces stored
+    before piece ``j`` (for binary searches of a position)."""
     total = np.zeros(first.shape[0])
     for g in range(first.shape[0]):
         s = 0.0
@@ -232,16 +230,13 @@ def _piece_sums(first, count, length, cum):
 
 
 @numba.njit(cache=True)
-def _groups(order, js, n, x, qh, tol):
+def _groups(order, js, n, x, qh, tol, group, gmass, gtarget):
     """Runs of tokens with equal means ``x/q`` (within relative ``tol``), never across the cut.
 
-    Returns ``(group, gmass, gtarget, n_t)``: the group of each token (-1 for ``q = 0``), the
-    groups' masses and targets (group ids follow the processing order), and the number of
-    groups in ``T``.
+    Fills ``group`` (the group of each token; -1 stays for ``q = 0``) and the groups' masses
+    and targets (group ids follow the processing order). Returns ``(ng, n_t)``: the number
+    of groups, and of groups in ``T``.
     """
-    group = np.full(x.shape[0], -1, np.int64)
-    gmass = np.zeros(n + 1)
-    gtarget = np.zeros(n + 1)
     ng = 0
     n_t = 0
     for part in range(2):
@@ -253,80 +248,84 @@ def _groups(order, js, n, x, qh, tol):
             mean = x[t] / qh[t]
             if i == lo or not abs(mean - gmean) <= tol * gmean:
                 gmean = mean
+                gmass[ng] = 0.0
+                gtarget[ng] = 0.0
                 ng += 1
             group[t] = ng - 1
             gmass[ng - 1] += qh[t]
             gtarget[ng - 1] += x[t]
         if part == 0:
             n_t = ng
-    return group, gmass[:ng].copy(), gtarget[:ng].copy(), n_t
+    return ng, n_t
 
 
 @numba.njit(cache=True)
-def _gather(p, q, ip, iq, order, n):
-    """Normalised ``p``, ``q`` of the first ``n`` tokens of ``order`` (ratio order), and
-    normalised ``q`` by token id."""
-    ps = np.empty(n)
-    qs = np.empty(n)
-    qh = np.zeros(p.shape[0])
+def _gather(p, q, ip, iq, order, n, ps, qs, qh):
+    """Normalised ``p``, ``q`` of the first ``n`` tokens of ``order`` (ratio order) into
+    ``ps``, ``qs``, and normalised ``q`` by token id into ``qh`` (zero where ``q = 0``)."""
     for i in range(n):
         t = order[i]
         ps[i] = p[t] * ip
         qs[i] = q[t] * iq
         qh[t] = qs[i]
-    return ps, qs, qh
 
 
 @numba.njit(cache=True)
-def build_iid(p, q, sp, sq, k, order, n):
-    """Table of the i.i.d. verifier with ``k`` drafts (see :class:`Table` for the fields)."""
+def build_iid(p, q, sp, sq, k, order, n, fw, pw, iw):
+    """Table of the i.i.d. verifier with ``k`` drafts (see :class:`Table` for the fields).
+
+    ``fw``, ``pw``, ``iw``: the workspace's float, piece and int rows (scratch only; every
+    returned array is fresh)."""
     vocab = p.shape[0]
     ip = 1.0 / sp
-    ps, qs, qh = _gather(p, q, ip, 1.0 / sq, order, n)
-    om = np.empty(0)
-    js, A, c, x_t, x_u, alpha, cp, cq, cs = _cut(ps, qs, k, np.int64(IID), om)
-    x, first, count, start, length = _alloc(vocab, n)
+    ps = fw[_PS, :n]
+    qs = fw[_QS, :n]
+    qh = np.zeros(vocab)
+    _gather(p, q, ip, 1.0 / sq, order, n, ps, qs, qh)
+    cp = fw[_CP, :n + 1]
+    cq = fw[_CQ, :n + 1]
+    cs = fw[_CS, :n + 1]
+    js, A, c, x_t, x_u, alpha = _cut(ps, qs, k, np.int64(IID), fw[_OM, :n], cp, cq, cs,
+                                     fw[_NUP, :n + 1])  # (om, nup: unused for i.i.d.)
+    x = np.zeros(vocab)
     if k == 1:
         for i in range(n):
             x[order[i]] = qs[i]
     else:
         _waterfill(ps, qs, order, js, cp, cq, cs, x_t, x_u, x)
     empty = np.empty(0)
-    hole_a = np.empty(n + 1)
-    hole_b = np.empty(n + 1)
-    cum = np.zeros(3 * n + 4)
-    toklen = np.zeros(vocab)
+    start = pw[_P_START]
+    length = pw[_P_LENGTH]
+    cum = pw[_P_CUM]
+    group = np.full(vocab, -1, np.int64)
     if k == 1:  # one draft is always selected: contiguous pieces are enough
-        group = np.full(vocab, -1, np.int64)
+        first = np.arange(n)
+        count = np.ones(n, np.int64)
         pos = 0.0
         for i in range(n):
-            t = order[i]
-            group[t] = i
-            first[t] = i
-            count[t] = 1
+            group[order[i]] = i
             start[i] = pos
             length[i] = qs[i]
-            toklen[t] = qs[i]
             pos += qs[i]
         np_ = n
     else:
-        group, gmass, gtarget, n_t = _groups(order, js, n, x, qh, GROUP_RTOL)
-        ng = gmass.shape[0]
-        gfirst = np.zeros(ng, np.int64)
-        gcount = np.zeros(ng, np.int64)
-        seq = np.arange(ng)
+        ng, n_t = _groups(order, js, n, x, qh, GROUP_RTOL, group, fw[_GMASS], fw[_GTARGET])
+        gmass = fw[_GMASS, :ng]
+        gtarget = fw[_GTARGET, :ng]
+        first = np.zeros(ng, np.int64)
+        count = np.zeros(ng, np.int64)
+        seq = iw[_I_SEQ, :ng]
+        for g in range(ng):
+            seq[g] = g
+        hole_a = fw[_HOLE_A]
+        hole_b = fw[_HOLE_B]
         # integer constants as np.int64: a literal argument would compile another
         # specialisation of the sweep (one per literal value), doubling the first-run cost
         np_ = _sweep.sweep(seq[:n_t], 0.0, A, gtarget, gmass, _sweep.POLY, k, empty, empty,
-                           empty, start, length, gfirst, gcount, np.int64(0), hole_a, hole_b)
+                           empty, start, length, first, count, np.int64(0), hole_a, hole_b)
         np_ = _sweep.sweep(seq[n_t:], A, A + c, gtarget, gmass, _sweep.POLY, k, empty, empty,
-                           empty, start, length, gfirst, gcount, np_, hole_a, hole_b)
-        glen = _piece_sums(gfirst, gcount, length, cum)
-        for i in range(n):
-            t = order[i]
-            first[t] = gfirst[group[t]]
-            count[t] = gcount[group[t]]
-            toklen[t] = glen[group[t]]
+                           empty, start, length, first, count, np_, hole_a, hole_b)
+    toklen = _piece_sums(first, count, length, cum)
     res_cum = np.empty(vocab)
     res_last = _residual(p, ip, x, res_cum)
     return (x, qh, first, count, start[:np_].copy(), length[:np_].copy(), cum[:np_].copy(),
@@ -334,13 +333,12 @@ def build_iid(p, q, sp, sq, k, order, n):
 
 
 @numba.njit(cache=True)
-def _half_order(seq, key):
-    """``seq`` sorted by ``key[seq]`` ascending, ties kept in ``seq`` order (stable)."""
-    vals = np.empty(seq.shape[0])
+def _half_order(seq, key, out, vals):
+    """``seq`` sorted by ``key[seq]`` ascending, ties kept in ``seq`` order (stable), into
+    ``out`` (``vals``: scratch of the same length)."""
     for i in range(seq.shape[0]):
         vals[i] = key[seq[i]]
     perm = np.argsort(vals, kind="mergesort")
-    out = np.empty(seq.shape[0], np.int64)
     for i in range(seq.shape[0]):
         out[i] = seq[perm[i]]
     return out
@@ -366,91 +364,108 @@ def _certify(seq, lo, target, mass, th, kc, kt):
 
 @numba.njit(cache=True)
 def _sweep_in_order(seq, lo, hi, target, mass, k, th, kc, kt, start, length, first, count, np_,
-                    hole_a, hole_b):
+                    hole_a, hole_b, group, fw, iw):
     """The PIECEWISE sweep of the tokens ``seq``, run on copies of their targets and masses
-    laid out in ``seq`` order (then ``first``, ``count`` scattered back by token id).
+    laid out in ``seq`` order (then ``first``, ``count`` scattered back to each token's
+    owner ``group[token]``).
 
     Same arithmetic, same pieces; but the sweep's loop then reads consecutive memory instead
     of jumping around four vocabulary-sized arrays (at V = 151936 those cache misses were
     most of its time)."""
     m = seq.shape[0]
-    ids = np.arange(m)
-    tgt = np.empty(m)
-    mas = np.empty(m)
+    ids = iw[_I_SEQ, :m]
+    tgt = fw[_TGT, :m]
+    mas = fw[_MAS, :m]
+    fst = iw[_I_FST, :m]
+    cnt = iw[_I_CNT, :m]
     for i in range(m):
+        ids[i] = i
         tgt[i] = target[seq[i]]
         mas[i] = mass[seq[i]]
-    fst = np.zeros(m, np.int64)
-    cnt = np.zeros(m, np.int64)
+        fst[i] = 0
+        cnt[i] = 0
     np_ = _sweep.sweep(ids, lo, hi, tgt, mas, _sweep.PIECEWISE, k, th, kc, kt, start, length, fst,
                        cnt, np_, hole_a, hole_b)
     for i in range(m):
-        first[seq[i]] = fst[i]
-        count[seq[i]] = cnt[i]
+        first[group[seq[i]]] = fst[i]
+        count[group[seq[i]]] = cnt[i]
     return np_
 
 
 @numba.njit(cache=True)
-def build_wor(p, q, sp, sq, order, n):
+def build_wor(p, q, sp, sq, order, n, fw, pw, iw):
     """Table of the two-draft without-replacement verifier, or ``None`` parts when its
-    certificate fails (then the caller falls back to the i.i.d. table).
+    certificate fails (then the caller falls back to the i.i.d. table). Scratch as for
+    :func:`build_iid`; the owner of token ``order[i]`` is ``i``.
 
-    Returns ``(ok, worst_slack, tolerance, x, qh, first, count, start, length, toklen,
-    res_cum, res_last, js, A, alpha, theta, om)``.
+    Returns ``(ok, worst_slack, tolerance, x, qh, first, count, start, length, cum,
+    toklen, res_cum, res_last, js, A, alpha, theta, om, group)``.
     """
     vocab = p.shape[0]
     ip = 1.0 / sp
-    ps, qs, qh = _gather(p, q, ip, 1.0 / sq, order, n)
-    om_s = _one_minus_each(qs)
-    js, A, c, x_t, x_u, alpha, cp, cq, cs = _cut(ps, qs, np.int64(2), np.int64(WOR), om_s)
-    x, first, count, start, length = _alloc(vocab, n)
+    ps = fw[_PS, :n]
+    qs = fw[_QS, :n]
+    qh = np.zeros(vocab)
+    _gather(p, q, ip, 1.0 / sq, order, n, ps, qs, qh)
+    om_s = _one_minus_each(qs, fw[_OM, :n])
+    cp = fw[_CP, :n + 1]
+    cq = fw[_CQ, :n + 1]
+    cs = fw[_CS, :n + 1]
+    js, A, c, x_t, x_u, alpha = _cut(ps, qs, np.int64(2), np.int64(WOR), om_s, cp, cq, cs,
+                                     fw[_NUP, :n + 1])
+    x = np.zeros(vocab)
     _waterfill(ps, qs, order, js, cp, cq, cs, x_t, x_u, x)
     # the selection density of the "extra pair" decomposition (THEORY section 7)
-    th = np.empty(n)
-    kap = np.empty(n)
+    th = fw[_TH, :n]
+    kap = fw[_KAP, :n]
     theta = np.full(vocab, np.inf)
     om = np.ones(vocab)
+    group = np.full(vocab, -1, np.int64)
     for i in range(n):
         th[i] = cq[i] + 0.5 * qs[i]
         kap[i] = qs[i] * qs[i] / om_s[i]
         theta[order[i]] = th[i]
         om[order[i]] = om_s[i]
-    kc = np.empty(n + 1)
-    kt = np.empty(n + 1)
+        group[order[i]] = i
+    kc = fw[_KC, :n + 1]
+    kt = fw[_KT, :n + 1]
     kc[0] = 0.0
     kt[0] = 0.0
     for i in range(n):
         kc[i + 1] = kc[i] + kap[i]
         kt[i + 1] = kt[i] + kap[i] * th[i]
-    target = np.zeros(vocab)
-    key = np.zeros(vocab)
+    target = fw[_TARGET, :vocab]  # token-indexed, read only at the n tokens with q > 0
+    key = fw[_KEY, :vocab]
     for i in range(n):
         t = order[i]
         target[t] = x[t] + kap[i] * (1.0 - th[i])
         key[t] = target[t] / qs[i]
-    seq_t = _half_order(order[:js], key)
-    seq_u = _half_order(order[js:n], key)
+    seqs = iw[_I_HALF, :n]
+    vals = fw[_TGT, :n]
+    seq_t = _half_order(order[:js], key, seqs[:js], vals[:js])
+    seq_u = _half_order(order[js:n], key, seqs[js:], vals[js:])
     top = _sweep.pw_value(A + c, th, kc, kt)
     tol = CERT_TOL_ULPS * _EPS * (n + 1) * max(1.0, top)
     worst = min(_certify(seq_t, 0.0, target, qh, th, kc, kt),
                 _certify(seq_u, A, target, qh, th, kc, kt))
     ok = worst >= -tol
     np_ = 0
+    start = pw[_P_START]
+    length = pw[_P_LENGTH]
+    cum = pw[_P_CUM]
+    first = np.zeros(n, np.int64)
+    count = np.zeros(n, np.int64)
     if ok:
-        hole_a = np.empty(n + 1)
-        hole_b = np.empty(n + 1)
+        hole_a = fw[_HOLE_A]
+        hole_b = fw[_HOLE_B]
         two = np.int64(2)  # not a literal: see the i.i.d. build
         np_ = _sweep_in_order(seq_t, 0.0, A, target, qh, two, th, kc, kt, start, length, first,
-                              count, np.int64(0), hole_a, hole_b)
+                              count, np.int64(0), hole_a, hole_b, group, fw, iw)
         np_ = _sweep_in_order(seq_u, A, A + c, target, qh, two, th, kc, kt, start, length, first,
-                              count, np_, hole_a, hole_b)
+                              count, np_, hole_a, hole_b, group, fw, iw)
     res_cum = np.empty(vocab)
     res_last = _residual(p, ip, x, res_cum)
-    cum = np.zeros(3 * n + 4)
     toklen = _piece_sums(first, count, length, cum)
-    group = np.full(vocab, -1, np.int64)
-    for i in range(n):
-        group[order[i]] = i
     return (ok, worst, tol, x, qh, first, count, start[:np_].copy(), length[:np_].copy(),
             cum[:np_].copy(), toklen, res_cum, res_last, js, A, alpha, theta, om, group)
 
@@ -489,16 +504,19 @@ class Table:
     qh : ndarray (V,)
         ``q`` divided by its sum.
     group : ndarray of int64 (V,)
-        Group of each token (-1 where ``q = 0``): tokens of one group share their pieces
-        (each draws its position uniformly on all of them).
-    first, count : ndarray of int64 (V,)
-        Token ``y``'s pieces are ``start[first[y] : first[y] + count[y]]`` (lengths alike).
+        Owner of each token's pieces (-1 where ``q = 0``): a group of tokens with equal
+        means ``x/q`` for i.i.d. drafts (tokens of one group share their pieces, and each
+        draws its position uniformly on all of them), the token's place in the ratio order
+        without replacement.
+    first, count : ndarray of int64 (owners,)
+        The pieces of owner ``g`` are ``start[first[g] : first[g] + count[g]]`` (lengths
+        alike); token ``y``'s are its owner's, ``g = group[y]``.
     start, length : ndarray
         The pieces (Step B).
     cum : ndarray
         ``cum[j]``: length of the owner's pieces stored before piece ``j``.
-    toklen : ndarray (V,)
-        Total piece length of each token (``q_hat`` up to rounding).
+    toklen : ndarray (owners,)
+        Total piece length of each owner (its tokens' ``q_hat`` up to rounding).
     res_cum : ndarray (V,)
         Prefix sums, in token order, of the residual ``(p_hat - x)_+``.
     res_last : int
@@ -549,9 +567,9 @@ class Table:
     reason: str = ""
 
 
-def _iid_table(p, q, sp, sq, k, order, n, law=IID) -> Table:
+def _iid_table(p, q, sp, sq, k, order, n, ws, law=IID) -> Table:
     (x, qh, first, count, start, length, cum, toklen, res_cum, res_last, js, A, alpha,
-     group) = build_iid(p, q, sp, sq, k, order, n)
+     group) = build_iid(p, q, sp, sq, k, order, n, ws.f, ws.pieces, ws.i)
     return Table(x, qh, group, first, count, start, length, cum, toklen, res_cum,
                  int(res_last), int(js), float(A), float(alpha), k, law)
 
@@ -570,26 +588,30 @@ def well_conditioned(q: np.ndarray, sq: float) -> bool:
 
 
 def build(p: np.ndarray, q: np.ndarray, sp: float, sq: float, k: int, law: int) -> Table:
-    """The table of one checked row pair (float64 C-contiguous ``p``, ``q``; row sums)."""
-    order, n = _order.ratio_order(p, q)
+    """The table of one checked row pair (float64 C-contiguous ``p``, ``q``; row sums).
+
+    Scratch comes from the calling thread's workspace (:mod:`specsample.optimal._work`);
+    the table's arrays are all fresh."""
+    ws = _work.get(p.shape[0])
+    order, n = _order.ratio_order(p, q, ws)
     if law == IID:
-        return _iid_table(p, q, sp, sq, k, order, n)
+        return _iid_table(p, q, sp, sq, k, order, n, ws)
     if not well_conditioned(q, sq):
-        return _fallback(p, q, sp, sq, order, n, -np.inf, 0.0, "ill-conditioned")
+        return _fallback(p, q, sp, sq, order, n, ws, -np.inf, 0.0, "ill-conditioned")
     (swept, worst, tol, x, qh, first, count, start, length, cum, toklen, res_cum, res_last, js,
-     A, alpha, theta, om, group) = build_wor(p, q, sp, sq, order, n)
+     A, alpha, theta, om, group) = build_wor(p, q, sp, sq, order, n, ws.f, ws.pieces, ws.i)
     if not (swept and certified(worst, tol)):
-        return _fallback(p, q, sp, sq, order, n, worst, tol, "convex order")
+        return _fallback(p, q, sp, sq, order, n, ws, worst, tol, "convex order")
     return Table(x, qh, group, first, count, start, length, cum, toklen, res_cum,
                  int(res_last), int(js), float(A), float(alpha), 2, WOR, False, float(worst),
                  float(tol), theta, om)
 
 
-def _fallback(p, q, sp, sq, order, n, worst, tol, reason) -> Table:
+def _fallback(p, q, sp, sq, order, n, ws, worst, tol, reason) -> Table:
     """The without-replacement fallback: the i.i.d. table for k = 2 (collapsed pairs)."""
-    base = _iid_table(p, q, sp, sq, 2, order, n, WOR)
+    base = _iid_table(p, q, sp, sq, 2, order, n, ws, WOR)
     om = np.ones(p.shape[0])
-    om[order[:n]] = _one_minus_each(np.ascontiguousarray(base.qh[order[:n]]))
+    om[order[:n]] = _one_minus_each(np.ascontiguousarray(base.qh[order[:n]]), np.empty(n))
     alpha = base.alpha + collapse_bonus(p, 1.0 / sp, base.x, base.qh, om, base.res_cum)
     return Table(base.x, base.qh, base.group, base.first, base.count, base.start,
                  base.length, base.cum, base.toklen, base.res_cum, base.res_last, base.cut,

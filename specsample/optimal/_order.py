@@ -39,28 +39,36 @@ def id_bits(vocab: int) -> int:
 
 
 @numba.njit(cache=True)
-def ratio_keys(p, q):
-    """Bit patterns of ``fl(p / q)`` (``q > 0``) as uint64, :data:`_Q_ZERO_KEY` for ``q = 0``."""
-    vocab = p.shape[0]
-    ratio = np.empty(vocab)
-    for i in range(vocab):
+def ratio_keys_into(p, q, keys):
+    """Write the bit patterns of ``fl(p / q)`` (``q > 0``) into ``keys`` (uint64),
+    :data:`_Q_ZERO_KEY` for ``q = 0``."""
+    ratio = keys.view(np.float64)
+    for i in range(p.shape[0]):
         ratio[i] = p[i] / q[i] if q[i] > 0.0 else 0.0
-    keys = ratio.view(np.uint64)
-    for i in range(vocab):
+    for i in range(p.shape[0]):
         if not q[i] > 0.0:
             keys[i] = _Q_ZERO_KEY
     return keys
 
 
+def ratio_keys(p, q):
+    """Bit patterns of ``fl(p / q)`` (``q > 0``) as uint64, :data:`_Q_ZERO_KEY` for ``q = 0``."""
+    return ratio_keys_into(p, q, np.empty(p.shape[0], np.uint64))
+
+
 @numba.njit(cache=True)
-def pack(keys, bits):
-    """``(key with its low `bits` bits cleared) | token id`` for every token."""
+def pack_into(keys, bits, out):
+    """Write ``(key with its low `bits` bits cleared) | token id`` for every token into ``out``."""
     low = np.uint64((1 << bits) - 1)
     high = ~low
-    out = np.empty(keys.shape[0], np.uint64)
     for i in range(keys.shape[0]):
         out[i] = (keys[i] & high) | np.uint64(i)
     return out
+
+
+def pack(keys, bits):
+    """``(key with its low `bits` bits cleared) | token id`` for every token."""
+    return pack_into(keys, bits, np.empty(keys.shape[0], np.uint64))
 
 
 # ---------------------------------------------------------------- exact comparison
@@ -171,18 +179,16 @@ def _merge_sort(order, lo, hi, p, q, keys, buf):
 
 
 @numba.njit(cache=True)
-def fix_runs(packed_sorted, bits, p, q, keys):
-    """Token order from sorted packed keys, each run of equal truncated keys re-sorted exactly.
+def fix_runs_into(packed_sorted, bits, p, q, keys, order, buf):
+    """Token order from sorted packed keys into ``order``, each run of equal truncated keys
+    re-sorted exactly (long runs merge-sorted through ``buf``, of the vocabulary's length).
 
-    Returns ``(order, n)``: the ids in ratio order and the number of tokens with ``q > 0``
-    (they come first).
+    Returns ``n``, the number of tokens with ``q > 0`` (they come first).
     """
     vocab = packed_sorted.shape[0]
     low = np.uint64((1 << bits) - 1)
-    order = np.empty(vocab, np.int64)
     for i in range(vocab):
         order[i] = np.int64(packed_sorted[i] & low)
-    buf = np.empty(0, np.int64)
     start = np.int64(0)  # not a literal 0: that would compile the sorts twice
     while start < vocab:
         head = packed_sorted[start] >> np.uint64(bits)
@@ -193,20 +199,39 @@ def fix_runs(packed_sorted, bits, p, q, keys):
             if end - start <= _INSERTION_MAX:
                 _insertion(order, start, end, p, q, keys)
             else:
-                if buf.shape[0] < vocab:
-                    buf = np.empty(vocab, np.int64)
                 _merge_sort(order, start, end, p, q, keys, buf)
         start = end
     n = 0
     while n < vocab and q[order[n]] > 0.0:
         n += 1
+    return n
+
+
+def fix_runs(packed_sorted, bits, p, q, keys):
+    """:func:`fix_runs_into` on fresh arrays: returns ``(order, n)``."""
+    vocab = packed_sorted.shape[0]
+    order = np.empty(vocab, np.int64)
+    n = fix_runs_into(packed_sorted, bits, p, q, keys, order, np.empty(vocab, np.int64))
     return order, n
 
 
-def ratio_order(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, int]:
-    """Exact ratio order of one row (float64 C-contiguous ``p``, ``q``); see the module."""
-    keys = ratio_keys(p, q)
-    bits = id_bits(p.shape[0])
-    packed = pack(keys, bits)
+def ratio_order(p: np.ndarray, q: np.ndarray, ws=None) -> tuple[np.ndarray, int]:
+    """Exact ratio order of one row (float64 C-contiguous ``p``, ``q``); see the module.
+
+    With a :class:`~specsample.optimal._work.Workspace` ``ws`` the order and its scratch
+    live in the workspace (no fresh memory; the order is valid until the workspace's next
+    use); without one, every array is fresh.
+    """
+    vocab = p.shape[0]
+    bits = id_bits(vocab)
+    if ws is None:
+        keys = ratio_keys(p, q)
+        packed = pack(keys, bits)
+        packed.sort()
+        return fix_runs(packed, bits, p, q, keys)
+    keys = ratio_keys_into(p, q, ws.u[0, :vocab])
+    packed = pack_into(keys, bits, ws.u[1, :vocab])
     packed.sort()
-    return fix_runs(packed, bits, p, q, keys)
+    order = ws.i[0, :vocab]
+    n = fix_runs_into(packed, bits, p, q, keys, order, ws.i[1, :vocab])
+    return order, n

@@ -42,13 +42,14 @@ def run_verify(call: _api.VerifyCall, law: int) -> Verdict:
 
 def _kernel(t: _build.Table, p, ip, drafts, u, tokens, index, row0, k) -> None:
     if t.law == _build.IID or k == 1:
-        _verify.verify_iid_rows(p, ip, t.x, t.first, t.count, t.start, t.length, t.cum,
-                                t.toklen, t.res_cum, t.res_last, drafts, u, tokens, index, row0)
+        _verify.verify_iid_rows(p, ip, t.x, t.group, t.first, t.count, t.start, t.length,
+                                t.cum, t.toklen, t.res_cum, t.res_last, drafts, u, tokens,
+                                index, row0)
     else:
         theta = t.theta if t.theta is not None else t.om  # unused when t.fallback
-        _verify.verify_wor_rows(p, ip, t.x, t.qh, t.om, theta, t.fallback, t.first, t.count,
-                                t.start, t.length, t.cum, t.toklen, t.res_cum, t.res_last,
-                                drafts, u, tokens, index, row0)
+        _verify.verify_wor_rows(p, ip, t.x, t.qh, t.om, theta, t.fallback, t.group, t.first,
+                                t.count, t.start, t.length, t.cum, t.toklen, t.res_cum,
+                                t.res_last, drafts, u, tokens, index, row0)
 
 
 # ---------------------------------------------------------------- law functions

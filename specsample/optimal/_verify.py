@@ -45,12 +45,17 @@ from specsample.optimal._build import Table
 
 # ---------------------------------------------------------------- numba kernels
 @numba.njit(cache=True)
-def _position(y, u, first, count, start, length, cum, toklen):
-    """The point at fraction ``u`` of token ``y``'s pieces: the last piece whose ``cum`` is at
-    most ``s = u * toklen[y]`` (binary search), then the offset inside it (clamped)."""
-    s = u * toklen[y]
-    lo = first[y]
-    hi = first[y] + count[y] - 1
+def _position(y, u, group, first, count, start, length, cum, toklen):
+    """The point at fraction ``u`` of token ``y``'s pieces (its owner ``g = group[y]``'s):
+    the last piece whose ``cum`` is at most ``s = u * toklen[g]`` (binary search), then the
+    offset inside it (clamped). A token without pieces (``q = 0``, never drafted) is at
+    ``start[0]``."""
+    g = group[y]
+    if g < 0:
+        return start[0]
+    s = u * toklen[g]
+    lo = first[g]
+    hi = first[g] + count[g] - 1
     while lo < hi:
         mid = (lo + hi + 1) >> 1
         if cum[mid] <= s:
@@ -77,8 +82,8 @@ def _finish(p, ip, y, j, xy, uk, res_cum, res_last):
 
 
 @numba.njit(cache=True)
-def verify_iid_rows(p, ip, x, first, count, start, length, cum, toklen, res_cum, res_last,
-                    drafts, u, tokens, index, row0):
+def verify_iid_rows(p, ip, x, group, first, count, start, length, cum, toklen, res_cum,
+                    res_last, drafts, u, tokens, index, row0):
     """Verify ``drafts[row0:row0 + len(u)]`` (each (k,)) against one table."""
     k = drafts.shape[1]
     for r in range(u.shape[0]):
@@ -87,7 +92,8 @@ def verify_iid_rows(p, ip, x, first, count, start, length, cum, toklen, res_cum,
         if k > 1:
             best_pos = -1.0
             for j in range(k):
-                pos = _position(drafts[b, j], u[r, j], first, count, start, length, cum, toklen)
+                pos = _position(drafts[b, j], u[r, j], group, first, count, start, length, cum,
+                                toklen)
                 if pos > best_pos:
                     best_pos = pos
                     best = j
@@ -98,8 +104,8 @@ def verify_iid_rows(p, ip, x, first, count, start, length, cum, toklen, res_cum,
 
 
 @numba.njit(cache=True)
-def verify_wor_rows(p, ip, x, qh, om, theta, fallback, first, count, start, length, cum,
-                    toklen, res_cum, res_last, drafts, u, tokens, index, row0):
+def verify_wor_rows(p, ip, x, qh, om, theta, fallback, group, first, count, start, length,
+                    cum, toklen, res_cum, res_last, drafts, u, tokens, index, row0):
     """Verify two-draft without-replacement tuples ``drafts[row0:...]`` against one table."""
     for r in range(u.shape[0]):
         b = row0 + r
@@ -110,12 +116,12 @@ def verify_wor_rows(p, ip, x, qh, om, theta, fallback, first, count, start, leng
             if fallback:
                 best = np.int64(0)
             else:
-                pos2 = _position(y2, u[r, 1], first, count, start, length, cum, toklen)
+                pos2 = _position(y2, u[r, 1], group, first, count, start, length, cum, toklen)
                 best = 1 if pos2 > theta[y1] else 0
         else:
             v0 = (u0 - qh[y1]) / om[y1]
-            pos1 = _position(y1, v0, first, count, start, length, cum, toklen)
-            pos2 = _position(y2, u[r, 1], first, count, start, length, cum, toklen)
+            pos1 = _position(y1, v0, group, first, count, start, length, cum, toklen)
+            pos2 = _position(y2, u[r, 1], group, first, count, start, length, cum, toklen)
             best = 1 if pos2 > pos1 else 0
         y = drafts[b, best]
         tok, idx = _finish(p, ip, y, best, x[y], u[r, 2], res_cum, res_last)
@@ -127,9 +133,12 @@ def verify_wor_rows(p, ip, x, qh, om, theta, fallback, first, count, start, leng
 
 # ---------------------------------------------------------------- plain-Python twins
 def _position_py(t: Table, y: int, u: float) -> float:
-    s = u * float(t.toklen[y])
-    lo = int(t.first[y])
-    hi = lo + int(t.count[y]) - 1
+    g = int(t.group[y])
+    if g < 0:
+        return float(t.start[0])
+    s = u * float(t.toklen[g])
+    lo = int(t.first[g])
+    hi = lo + int(t.count[g]) - 1
     while lo < hi:
         mid = (lo + hi + 1) >> 1
         if float(t.cum[mid]) <= s:
@@ -184,11 +193,15 @@ def verify_one(t: Table, p: np.ndarray, ip: float, drafts: np.ndarray, u: np.nda
 
 # ---------------------------------------------------------------- float laws
 def _cdf(t: Table, y: int, at: float) -> float:
-    """Fraction of token ``y``'s pieces below ``at``."""
-    total = float(t.toklen[y])
-    lo = int(t.first[y])
+    """Fraction of token ``y``'s pieces below ``at`` (a token without pieces sits at
+    ``start[0]``, as in the kernels)."""
+    g = int(t.group[y])
+    if g < 0:
+        return float(at >= float(t.start[0]))
+    total = float(t.toklen[g])
+    lo = int(t.first[g])
     inside = sum(min(max(at - float(t.start[j]), 0.0), float(t.length[j]))
-                 for j in range(lo, lo + int(t.count[y])))
+                 for j in range(lo, lo + int(t.count[g])))
     return inside / total if total > 0.0 else float(at >= float(t.start[lo]))
 
 
@@ -207,11 +220,13 @@ def max_is(t: Table, drafts: list[int], j: int) -> float:
             out *= _cdf(t, z, at)
         return out
 
-    y = drafts[j]
-    lo = int(t.first[y])
+    g = int(t.group[drafts[j]])
+    if g < 0:
+        return 0.0
+    lo = int(t.first[g])
     on_group = sum(joint(float(t.start[i]) + float(t.length[i])) - joint(float(t.start[i]))
-                   for i in range(lo, lo + int(t.count[y])))
-    same = sum(1 for z in drafts if t.group[z] == t.group[y])
+                   for i in range(lo, lo + int(t.count[g])))
+    same = sum(1 for z in drafts if t.group[z] == g)
     return on_group / same
 
 

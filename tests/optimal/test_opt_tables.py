@@ -10,6 +10,7 @@ pairs, and against the exact path on small rational instances.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 from opt_strategies import llm_like
 from specsample.lp import ot_bound
 
-from specsample.optimal import _build, _exact, _order, _scheme, _sweep, iid, wor
+from specsample.optimal import _build, _exact, _order, _scheme, _sweep, _work, iid, wor
 
 F = Fraction
 
@@ -48,9 +49,10 @@ def selected_mass(t, q, k):
     mu_piece = value(t.start + t.length) - value(t.start)
     cum = np.concatenate([[0.0], np.cumsum(mu_piece)])
     tokens = np.flatnonzero(qh > 0)
-    mu = cum[t.first[tokens] + t.count[tokens]] - cum[t.first[tokens]]
+    owner = t.group[tokens]
+    mu = cum[t.first[owner] + t.count[owner]] - cum[t.first[owner]]
     out = np.zeros(qh.shape[0])
-    out[tokens] = mu * qh[tokens] / t.toklen[tokens]
+    out[tokens] = mu * qh[tokens] / t.toklen[owner]
     if wor_density:
         out[tokens] -= qh[tokens] ** 2 / t.om[tokens] * (1.0 - t.theta[tokens])
     return out
@@ -130,6 +132,46 @@ def test_ratio_order_is_exact_where_rounded_quotients_tie():
     order, n = _order.ratio_order(p, q)
     want = sorted(range(500), key=lambda i: (F(p[i]) / F(q[i]), i))
     assert n == 500 and list(order) == want
+    in_ws, n_ws = _order.ratio_order(p, q, _work.Workspace(500))
+    assert n_ws == 500 and list(in_ws) == want
+
+
+def _arrays(t):
+    return {name: v for name, v in vars(t).items() if isinstance(v, np.ndarray)}
+
+
+@pytest.mark.parametrize(("k", "law", "conditioned"),
+                         [(1, 0, True), (2, 0, True), (4, 0, True), (2, 1, True), (2, 1, False)])
+def test_tables_share_no_memory_with_the_workspace(k, law, conditioned):
+    """The builds take scratch from the thread's workspace; a table keeps none of it, so the
+    next build (same vocabulary: same workspace) leaves the first table as it was."""
+    p1, q1 = llm_like(3000, seed=1)
+    p2, q2 = llm_like(3000, seed=2)
+    if not conditioned:  # kappa above KAPPA_MAX: the fallback table
+        q1 = np.full(3000, 1e-9)
+        q1[7] = 1.0
+    first = _table(p1, q1, k, law)
+    assert first.fallback == (not conditioned)
+    kept = {name: v.copy() for name, v in _arrays(first).items()}
+    second = _table(p2, q2, k, law)
+    ws = _work.get(3000)
+    for t in (first, second):
+        for name, v in _arrays(t).items():
+            for scratch in ws.arrays():
+                assert not np.shares_memory(v, scratch), name
+    for name, v in _arrays(first).items():
+        assert np.array_equal(v, kept[name]), name
+
+
+def test_threads_build_the_same_tables_as_one_thread():
+    pairs = [llm_like(2000, seed=s) for s in range(6)]
+    want = [_table(p, q, 3, 0) for p, q in pairs]
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda pq: _table(pq[0], pq[1], 3, 0), pairs * 3))
+    for i, t in enumerate(got):
+        w = want[i % len(pairs)]
+        for name, v in _arrays(w).items():
+            assert np.array_equal(_arrays(t)[name], v), name
 
 
 def test_rejected_collapsed_pair_may_output_the_discarded_draft(monkeypatch):

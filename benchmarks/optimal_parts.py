@@ -1,10 +1,11 @@
 """Where one optimal-verifier table build spends its time, at V = 151936.
 
 On one LLM-like pair (``_pairs.py``), median milliseconds of: the exact ratio order and its
-parts (keys, packing, numpy's sort, exact re-sorting of equal-key runs), then the i.i.d.
-build for several k and the without-replacement build, each given that order. It calls only
-functions that older versions of ``specsample.optimal`` have too, so it can time them (copy
-it beside a checkout of an earlier commit).
+parts (keys, packing, numpy's sort, exact re-sorting of equal-key runs), then the whole
+table build (``_build.build``: the order included) for i.i.d. drafts at several k and for
+two drafts without replacement. It calls only functions that older versions of
+``specsample.optimal`` have too, so it can time them (copy it beside a checkout of an
+earlier commit).
 
     python benchmarks/optimal_parts.py [--pair N] [--repeats R] [--ks 2,4,8]
 """
@@ -47,15 +48,16 @@ def main() -> None:
     bits = _order.id_bits(p.shape[0])
     packed = _order.pack(keys, bits)
     ordered = np.sort(packed)
-    order, n = _order.ratio_order(p, q)
     print(f"one LLM-like pair, V = {p.shape[0]}, median of {r} (ms)")
     print(f"ratio order        {_ms(r, _order.ratio_order, p, q):7.2f}   keys {_ms(r, _order.ratio_keys, p, q):.2f}, "
           f"pack {_ms(r, _order.pack, keys, bits):.2f}, sort {_ms(r, np.sort, packed):.2f}, "
           f"exact runs {_ms(r, _order.fix_runs, ordered, bits, p, q, keys):.2f}")
     for k in (int(v) for v in args.ks.split(",")):
-        print(f"build_iid k={k:<2}     {_ms(r, _build.build_iid, p, q, 1.0, 1.0, k, order, n):7.2f}   "
-              "(after the ratio order)")
-    print(f"build_wor          {_ms(r, _build.build_wor, p, q, 1.0, 1.0, order, n):7.2f}   (after the ratio order)")
+        print(f"build_iid k={k:<2}     {_ms(r, _build.build, p, q, 1.0, 1.0, k, _build.IID):7.2f}   "
+              "(whole table, the order included)")
+    print(f"build_wor          {_ms(r, _build.build, p, q, 1.0, 1.0, 2, _build.WOR):7.2f}   "
+          "(whole table, the order included)")
+
 
 if __name__ == "__main__":
     main()

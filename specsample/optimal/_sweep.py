@@ -96,9 +96,11 @@ def _pow_gap(z, b, e):
     """``z^e - b^e = (z - b) sum_{l<e} z^l b^(e-1-l)`` for ``z >= b >= 0``."""
     if e == 0:
         return 0.0
-    s = 0.0
-    for ell in range(e):
-        s += _ipow(z, ell) * _ipow(b, e - 1 - ell)
+    s = 1.0  # Horner: sum_{i<e} b^i z^(e-1-i)
+    bp = 1.0
+    for _ in range(1, e):
+        bp *= b
+        s = s * z + bp
     return (z - b) * s
 
 

@@ -35,7 +35,8 @@ import numpy as np
 import torch
 
 from specsample import gpu
-from specsample.decode_report import ar_generate
+from specsample.decode_report import Method, run_method, warm_up
+from specsample.prompts import CODE, Prompt
 
 #: Qwen2.5-Coder shapes (config.json of the 1.5B and 0.5B Instruct models).
 QWEN_SHAPES = {
@@ -71,56 +72,19 @@ def load_model(name: str, *, device: torch.device, dtype: torch.dtype):
     return model.to(device).eval()
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _generator(device: torch.device, seed: int) -> torch.Generator:
-    g = torch.Generator(device=device)
-    g.manual_seed(seed)
-    return g
-
-
-def time_ar(target, prompt: list[int], *, tokens: int, temperature: float, seed: int) -> dict:
-    device = next(target.parameters()).device
-    _sync(device)
-    start = time.perf_counter()
-    out = ar_generate(target, prompt, max_new_tokens=tokens, temperature=temperature,
-                      generator=_generator(device, seed) if temperature > 0 else None)
-    _sync(device)
-    seconds = time.perf_counter() - start
-    return dict(tokens=len(out), seconds=seconds, forwards=len(out))
-
-
-def time_speculative(decoder, prompt: list[int], *, tokens: int, temperature: float, seed: int) -> dict:
-    device = next(decoder.target.parameters()).device
-    ids = torch.tensor(prompt, device=device)
-    _sync(device)
-    start = time.perf_counter()
-    result = decoder.generate(ids, max_new_tokens=tokens, temperature=temperature, eos_token_id=(),
-                              generator=_generator(device, seed) if temperature > 0 else None)
-    _sync(device)
-    seconds = time.perf_counter() - start
-    s = result.stats
-    return dict(tokens=s.new_tokens, seconds=seconds, forwards=s.steps, steps=s.steps,
-                prefill=s.prefill_seconds, draft=s.draft_seconds, target=s.target_seconds,
-                verify=s.verify_seconds)
-
-
-def time_jacobi(target, prompt: list[int], *, tokens: int, temperature: float, seed: int, block: int) -> dict:
-    device = next(target.parameters()).device
-    ids = torch.tensor(prompt, device=device)
-    _sync(device)
-    start = time.perf_counter()
-    result = gpu.jacobi_generate(target, ids, block_size=block, max_new_tokens=tokens, temperature=temperature,
-                                 eos_token_id=(),
-                                 generator=_generator(device, seed) if temperature > 0 else None)
-    _sync(device)
-    seconds = time.perf_counter() - start
-    s = result.stats
-    return dict(tokens=s.new_tokens, seconds=seconds, forwards=s.forwards, steps=s.forwards,
-                prefill=s.prefill_seconds, target=s.decode_seconds)
+def timed(method: Method, target, draft, prompt_ids: list[int], *, index: int, tokens: int,
+          temperature: float, seed: int, verifier: str) -> dict:
+    """One decode through ``decode_report.run_method`` (the decoders' own clocks; CUDA is
+    synchronised around the call), as the plain numbers the summary adds up."""
+    prompt = Prompt(f"random-{index}", CODE, "")  # names the run's seed; no text needed
+    run = run_method(method, target, draft, prompt, prompt_ids, temperature=temperature,
+                     max_new_tokens=tokens, seed=seed, verifier=verifier)
+    out = dict(tokens=run.new_tokens, seconds=run.seconds, forwards=run.target_forwards)
+    if method.kind != "ar":
+        out.update(steps=run.target_forwards, prefill=run.prefill_seconds, target=run.target_seconds)
+    if method.kind == "speculative":
+        out.update(draft=run.draft_seconds, verify=run.verify_seconds)
+    return out
 
 
 def _summary(label: str, runs: list[dict], ar_rate: float | None) -> dict:
@@ -191,33 +155,26 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.prompts} prompts x {args.tokens} tokens, T = {args.temperature}, torch {torch.__version__}",
           flush=True)
 
-    methods: list[tuple[str, object]] = [("AR", None)]
+    methods: list[tuple[str, Method]] = [("AR", Method.ar())]
     for tree in args.trees.split(","):
-        parsed = gpu.Tree.parse(tree)
-        branching = parsed.max_children > 1
+        branching = gpu.Tree.parse(tree).max_children > 1
         for scheme in (args.schemes.split(",") if branching else ["single"]):
-            decoder = gpu.SpeculativeDecoder(target, draft, scheme=scheme, tree=tree, verifier=args.verifier)
-            methods.append((f"{scheme} {tree}", decoder))
+            methods.append((f"{scheme} {tree}", Method.speculative(scheme, tree)))
     if args.jacobi_block:
-        methods.append((f"Jacobi {args.jacobi_block}", "jacobi"))
+        methods.append((f"Jacobi {args.jacobi_block}", Method.jacobi(args.jacobi_block)))
+    warm_up([m for _, m in methods])
 
-    def run(method, prompt, tokens, seed):
-        _, how = method
-        common = dict(tokens=tokens, temperature=args.temperature, seed=seed)
-        if how is None:
-            return time_ar(target, prompt, **common)
-        if how == "jacobi":
-            return time_jacobi(target, prompt, block=args.jacobi_block, **common)
-        return time_speculative(how, prompt, **common)
+    def run(method, prompt, index, tokens, seed):
+        return timed(method[1], target, draft, prompt, index=index, tokens=tokens,
+                     temperature=args.temperature, seed=seed, verifier=args.verifier)
 
     per_method: list[list[dict]] = [[] for _ in methods]
     rates: list[list[float]] = [[] for _ in methods]
     for r in range(args.rounds):  # rounds interleave the methods, so drifts hit all alike
         for i, method in enumerate(methods):
             if r == 0:  # warm-up: kernels, cuBLAS handles, numba, the tree's shapes
-                run(method, prompts[0], min(16, args.tokens), args.seed)
-            runs = [run(method, prompt, args.tokens, args.seed + 1000 * i + 100 * r + j)
-                    for j, prompt in enumerate(prompts)]
+                run(method, prompts[0], 0, min(16, args.tokens), args.seed + args.rounds)
+            runs = [run(method, prompt, j, args.tokens, args.seed + r) for j, prompt in enumerate(prompts)]
             per_method[i] += runs
             rates[i].append(sum(x["tokens"] for x in runs) / sum(x["seconds"] for x in runs))
             print(f"  round {r + 1}/{args.rounds} {method[0]}: {rates[i][-1]:.1f} tok/s", flush=True)

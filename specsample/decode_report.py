@@ -132,6 +132,10 @@ class Run:
     speculative: tree steps; Jacobi: block forwards). ``accepted_lengths``,
     ``depth_attempts``, ``depth_accepts`` (speculative) and ``fast_forwarded``,
     ``stationary`` (Jacobi) are the decoders' own statistics; absent fields are empty or 0.
+    The ``*_seconds`` split ``seconds`` by the decoders' own clocks: speculative decoding
+    reports its prefill, drafting (draft forwards and sampling), the target's tree forwards
+    and verification (probabilities, verifiers, walk, cache update); Jacobi its prefill and
+    block forwards (``target_seconds``); AR is not split (all zero).
     """
 
     method: str
@@ -150,6 +154,10 @@ class Run:
     depth_accepts: tuple[int, ...] = ()
     fast_forwarded: int = 0
     stationary: int = 0
+    prefill_seconds: float = 0.0
+    draft_seconds: float = 0.0
+    target_seconds: float = 0.0
+    verify_seconds: float = 0.0
 
     def to_dict(self) -> dict:
         """Plain JSON-ready data (tuples become lists)."""
@@ -267,7 +275,9 @@ def run_method(
         return Run(**common, new_tokens=s.new_tokens, target_forwards=s.steps, seconds=seconds,
                    tokens=tuple(result.tokens.tolist()), draft_forwards=s.draft_forwards,
                    accepted_lengths=s.accepted_lengths, depth_attempts=s.depth_attempts,
-                   depth_accepts=s.depth_accepts)
+                   depth_accepts=s.depth_accepts, prefill_seconds=s.prefill_seconds,
+                   draft_seconds=s.draft_seconds, target_seconds=s.target_seconds,
+                   verify_seconds=s.verify_seconds)
     if method.kind == JACOBI:
         start = timer.now()
         result = gpu.jacobi_generate(target, ids, block_size=method.block_size,
@@ -277,7 +287,8 @@ def run_method(
         s = result.stats
         return Run(**common, new_tokens=s.new_tokens, target_forwards=s.forwards, seconds=seconds,
                    tokens=tuple(result.tokens.tolist()), fast_forwarded=s.fast_forwarded,
-                   stationary=s.stationary)
+                   stationary=s.stationary, prefill_seconds=s.prefill_seconds,
+                   target_seconds=s.decode_seconds)
     raise ValueError(f"unknown method kind {method.kind!r}")
 
 
@@ -321,6 +332,9 @@ class Row:
     depth_accepts: tuple[int, ...]
     fast_forwarded: int
     stationary: int
+    draft_seconds: float = 0.0
+    target_seconds: float = 0.0
+    verify_seconds: float = 0.0
     speedup: float | None = None
 
     @property
@@ -331,6 +345,16 @@ class Row:
     @property
     def tokens_per_second(self) -> float:
         return self.new_tokens / self.seconds
+
+    def ms_per_forward(self, part: str) -> float | None:
+        """Milliseconds of ``part`` (``"draft"``, ``"target"`` or ``"verify"``) per target
+        forward, from the decoders' clocks (:class:`Run`); AR's target time is its whole
+        time. ``None`` where the method has no such part (AR and Jacobi draft or verify)."""
+        if self.kind == AR:
+            return 1e3 * self.seconds / self.target_forwards if part == "target" else None
+        if self.kind == JACOBI and part != "target":
+            return None
+        return 1e3 * getattr(self, f"{part}_seconds") / self.target_forwards
 
     @property
     def mean_accepted(self) -> float | None:
@@ -375,6 +399,9 @@ def summarize(runs: Sequence[Run], *, methods: Sequence[str] | None = None) -> t
             depth_accepts=_add(r.depth_accepts for r in mine),
             fast_forwarded=sum(r.fast_forwarded for r in mine),
             stationary=sum(r.stationary for r in mine),
+            draft_seconds=sum(r.draft_seconds for r in mine),
+            target_seconds=sum(r.target_seconds for r in mine),
+            verify_seconds=sum(r.verify_seconds for r in mine),
         ))
     ar = next((r for r in rows if r.kind == AR), None)
     if ar is not None:
@@ -472,6 +499,11 @@ def _method_cells(row: Row) -> tuple[str, str]:
     return m.scheme, m.tree
 
 
+def _ms_cell(row: Row, part: str) -> str:
+    value = row.ms_per_forward(part)
+    return "-" if value is None else f"{value:.1f}"
+
+
 def _acceptance_text(row: Row) -> str:
     if row.kind == SPECULATIVE:
         depth = " ".join("-" if a is None else f"{a:.2f}" for a in row.depth_acceptance)
@@ -493,14 +525,15 @@ def format_text(report: DecodeReport) -> str:
         f"{', chat template' if report.chat_template else ''})\n\n"
     )
     header = (f"{'method':<16}{'tree':<12}{'tokens':>7}{'fwd':>7}{'tok/fwd':>9}{'tok/s':>9}"
-              f"{'speedup':>9}  acceptance")
+              f"{'speedup':>9}{'draft':>8}{'target':>8}{'verify':>8}  acceptance")
     out.write(header + "\n" + "-" * (len(header) + 16) + "\n")
     for row in report.rows:
         name, tree = _method_cells(row)
         speedup = "-" if row.speedup is None else f"{row.speedup:.2f}x"
         out.write(f"{name:<16}{tree:<12}{row.new_tokens:>7}{row.target_forwards:>7}"
-                  f"{row.block_efficiency:>9.3f}{row.tokens_per_second:>9.2f}{speedup:>9}  "
-                  f"{_acceptance_text(row)}\n")
+                  f"{row.block_efficiency:>9.3f}{row.tokens_per_second:>9.2f}{speedup:>9}"
+                  f"{_ms_cell(row, 'draft'):>8}{_ms_cell(row, 'target'):>8}"
+                  f"{_ms_cell(row, 'verify'):>8}  {_acceptance_text(row)}\n")
     out.write(
         "\ntokens   new tokens over all prompts (stops at EOS or the limit)\n"
         "fwd      target forwards after the prefill: AR one per token, speculative one per tree,\n"
@@ -508,6 +541,9 @@ def format_text(report: DecodeReport) -> str:
         "tok/fwd  block efficiency = tokens / fwd (ratio of sums over prompts)\n"
         "tok/s    tokens / wall seconds of the whole calls (prefill included); speedup = tok/s\n"
         "         over AR's, measured in this process\n"
+        "draft, target, verify  milliseconds per fwd spent drafting (draft forwards and\n"
+        "         sampling), in the target's forwards, and verifying (probabilities, verifier,\n"
+        "         walk, cache update), by the decoders' own clocks; AR's target is its whole time\n"
         "acceptance  speculative: mean drafts accepted per step | acceptance rate at depth\n"
         "         1, 2, ... (accepted / attempted); Jacobi: tokens fast-forwarded, stationary tokens\n"
     )
@@ -520,6 +556,7 @@ _CSV_FIELDS = (
     "method", "kind", "scheme", "tree", "block_size", "temperature", "prompts", "new_tokens",
     "target_forwards", "block_efficiency", "seconds", "tokens_per_second", "speedup",
     "mean_accepted", "depth_acceptance", "draft_forwards", "fast_forwarded", "stationary",
+    "draft_ms_per_forward", "target_ms_per_forward", "verify_ms_per_forward",
 )
 
 
@@ -535,6 +572,7 @@ def row_dict(row: Row, temperature: float) -> dict:
         "mean_accepted": row.mean_accepted, "depth_acceptance": list(row.depth_acceptance),
         "draft_forwards": row.draft_forwards, "fast_forwarded": row.fast_forwarded,
         "stationary": row.stationary,
+        **{f"{part}_ms_per_forward": row.ms_per_forward(part) for part in ("draft", "target", "verify")},
     }
 
 

@@ -186,6 +186,21 @@ def test_table_numbers_are_the_decoders_own_statistics(pair, capsys, tmp_path):
         fields = line[28:].split()
         assert fields[0] == str(tokens) and fields[1] == str(forwards)
         assert fields[2] == f"{tokens / forwards:.3f}"
+        # the time split: the runs' own clocks, per target forward; parts within the wall time
+        for r in mine:
+            parts = [r["prefill_seconds"], r["draft_seconds"], r["target_seconds"], r["verify_seconds"]]
+            assert all(v >= 0.0 for v in parts) and sum(parts) <= r["seconds"]
+            assert (r["target_seconds"] > 0.0) == (row["kind"] != "ar")
+            assert (r["draft_seconds"] > 0.0) == (r["verify_seconds"] > 0.0) == (row["kind"] == "speculative")
+        for j, part in enumerate(("draft", "target", "verify")):
+            seconds = sum(r[f"{part}_seconds"] for r in mine)
+            if row["kind"] == "ar":
+                seconds = sum(r["seconds"] for r in mine) if part == "target" else None
+            elif row["kind"] == "jacobi" and part != "target":
+                seconds = None
+            want = None if seconds is None else 1e3 * seconds / forwards
+            assert row[f"{part}_ms_per_forward"] == want
+            assert fields[5 + j] == ("-" if want is None else f"{want:.1f}")
     ar = next(r for r in data["rows"] if r["kind"] == "ar")
     assert ar["block_efficiency"] == 1.0 and ar["speedup"] == 1.0
 

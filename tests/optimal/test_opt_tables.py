@@ -218,3 +218,16 @@ def test_searches_from_a_hint_count_like_the_plain_binary_searches(seed):
             for hint in range(-2, n + 3):
                 assert _sweep._search_near(th, t, np.int64(hint), False) == below
                 assert _sweep._search_near(th, t, np.int64(hint), True) == at_most
+
+
+def test_release_workspace_drops_the_threads_scratch_and_builds_go_on():
+    import specsample.optimal
+
+    p, q = llm_like(500, seed=4)
+    before = _table(p, q, 2, 0)
+    ws = _work.get(500)
+    specsample.optimal.release_workspace()
+    assert _work.get(500) is not ws  # a new one
+    after = _table(p, q, 2, 0)
+    for name, v in _arrays(before).items():
+        assert np.array_equal(_arrays(after)[name], v), name

@@ -213,20 +213,23 @@ _PS, _QS, _CP, _CQ, _CS, _NUP, _GMASS, _GTARGET, _HOLE_A, _HOLE_B = range(10)
 _OM, _TH, _KAP, _KC, _KT, _TARGET, _KEY, _TGT, _MAS = range(10, 19)
 _I_SEQ, _I_FST, _I_CNT, _I_HALF = range(2, 6)  # rows 0, 1: the ratio order and its buffer
 _P_START, _P_LENGTH, _P_CUM = range(3)
+# Rows of a table's own memory (:func:`specsample.optimal._work.table_memory`).
+_O_X, _O_QH, _O_RES_CUM, _O_TOKLEN, _O_THETA, _O_OM = range(6)
+_O_GROUP, _O_FIRST, _O_COUNT = range(3)
+_IID_ROWS = (4, 3)  # (float rows, int rows)
+_WOR_ROWS = (6, 3)
 
 
 @numba.njit(cache=True)
-def _piece_sums(first, count, length, cum):
-    """Per owner: total piece length; ``cum[j]`` = length of the owner's pieces stored
-    before piece ``j`` (for binary searches of a position)."""
-    total = np.zeros(first.shape[0])
+def _piece_sums(first, count, length, cum, total):
+    """Per owner: total piece length into ``total``; ``cum[j]`` = length of the owner's
+    pieces stored before piece ``j`` (for binary searches of a position)."""
     for g in range(first.shape[0]):
         s = 0.0
         for j in range(first[g], first[g] + count[g]):
             cum[j] = s
             s += length[j]
         total[g] = s
-    return total
 
 
 @numba.njit(cache=True)
@@ -271,23 +274,29 @@ def _gather(p, q, ip, iq, order, n, ps, qs, qh):
 
 
 @numba.njit(cache=True)
-def build_iid(p, q, sp, sq, k, order, n, fw, pw, iw):
+def build_iid(p, q, sp, sq, k, order, n, fw, pw, iw, fo, io):
     """Table of the i.i.d. verifier with ``k`` drafts (see :class:`Table` for the fields).
 
-    ``fw``, ``pw``, ``iw``: the workspace's float, piece and int rows (scratch only; every
-    returned array is fresh)."""
-    vocab = p.shape[0]
+    ``fw``, ``pw``, ``iw``: the workspace's float, piece and int rows (scratch). The table
+    is written to ``fo`` (rows ``x``, ``qh``, ``res_cum``, ``toklen``) and ``io`` (rows
+    ``group``, ``first``, ``count``), fresh memory of the caller's; its pieces are left in
+    ``pw[:, :np_]`` (start, length, cum) for the caller to copy.
+
+    Returns ``(np_, owners, res_last, js, A, alpha)``.
+    """
     ip = 1.0 / sp
     ps = fw[_PS, :n]
     qs = fw[_QS, :n]
-    qh = np.zeros(vocab)
+    qh = fo[_O_QH]
+    qh[:] = 0.0
     _gather(p, q, ip, 1.0 / sq, order, n, ps, qs, qh)
     cp = fw[_CP, :n + 1]
     cq = fw[_CQ, :n + 1]
     cs = fw[_CS, :n + 1]
     js, A, c, x_t, x_u, alpha = _cut(ps, qs, k, np.int64(IID), fw[_OM, :n], cp, cq, cs,
                                      fw[_NUP, :n + 1])  # (om, nup: unused for i.i.d.)
-    x = np.zeros(vocab)
+    x = fo[_O_X]
+    x[:] = 0.0
     if k == 1:
         for i in range(n):
             x[order[i]] = qs[i]
@@ -297,13 +306,16 @@ def build_iid(p, q, sp, sq, k, order, n, fw, pw, iw):
     start = pw[_P_START]
     length = pw[_P_LENGTH]
     cum = pw[_P_CUM]
-    group = np.full(vocab, -1, np.int64)
+    group = io[_O_GROUP]
+    group[:] = -1
     if k == 1:  # one draft is always selected: contiguous pieces are enough
-        first = np.arange(n)
-        count = np.ones(n, np.int64)
+        first = io[_O_FIRST, :n]
+        count = io[_O_COUNT, :n]
         pos = 0.0
         for i in range(n):
             group[order[i]] = i
+            first[i] = i
+            count[i] = 1
             start[i] = pos
             length[i] = qs[i]
             pos += qs[i]
@@ -312,8 +324,10 @@ def build_iid(p, q, sp, sq, k, order, n, fw, pw, iw):
         ng, n_t = _groups(order, js, n, x, qh, GROUP_RTOL, group, fw[_GMASS], fw[_GTARGET])
         gmass = fw[_GMASS, :ng]
         gtarget = fw[_GTARGET, :ng]
-        first = np.zeros(ng, np.int64)
-        count = np.zeros(ng, np.int64)
+        first = io[_O_FIRST, :ng]
+        count = io[_O_COUNT, :ng]
+        first[:] = 0
+        count[:] = 0
         seq = iw[_I_SEQ, :ng]
         for g in range(ng):
             seq[g] = g
@@ -325,11 +339,10 @@ def build_iid(p, q, sp, sq, k, order, n, fw, pw, iw):
                            empty, start, length, first, count, np.int64(0), hole_a, hole_b)
         np_ = _sweep.sweep(seq[n_t:], A, A + c, gtarget, gmass, _sweep.POLY, k, empty, empty,
                            empty, start, length, first, count, np_, hole_a, hole_b)
-    toklen = _piece_sums(first, count, length, cum)
-    res_cum = np.empty(vocab)
-    res_last = _residual(p, ip, x, res_cum)
-    return (x, qh, first, count, start[:np_].copy(), length[:np_].copy(), cum[:np_].copy(),
-            toklen, res_cum, res_last, js, A, alpha, group)
+    owners = first.shape[0]
+    _piece_sums(first, count, length, cum, fo[_O_TOKLEN, :owners])
+    res_last = _residual(p, ip, x, fo[_O_RES_CUM])
+    return np_, owners, res_last, js, A, alpha
 
 
 @numba.njit(cache=True)
@@ -393,19 +406,20 @@ def _sweep_in_order(seq, lo, hi, target, mass, k, th, kc, kt, start, length, fir
 
 
 @numba.njit(cache=True)
-def build_wor(p, q, sp, sq, order, n, fw, pw, iw):
-    """Table of the two-draft without-replacement verifier, or ``None`` parts when its
-    certificate fails (then the caller falls back to the i.i.d. table). Scratch as for
-    :func:`build_iid`; the owner of token ``order[i]`` is ``i``.
+def build_wor(p, q, sp, sq, order, n, fw, pw, iw, fo, io):
+    """Table of the two-draft without-replacement verifier; when its certificate fails
+    (``ok`` false) no pieces are built and the caller falls back to the i.i.d. table.
+    Scratch and output as for :func:`build_iid`, with two more rows of ``fo``: ``theta``
+    and ``om``; the owner of token ``order[i]`` is ``i``.
 
-    Returns ``(ok, worst_slack, tolerance, x, qh, first, count, start, length, cum,
-    toklen, res_cum, res_last, js, A, alpha, theta, om, group)``.
+    Returns ``(ok, worst_slack, tolerance, np_, owners, res_last, js, A, alpha)``.
     """
     vocab = p.shape[0]
     ip = 1.0 / sp
     ps = fw[_PS, :n]
     qs = fw[_QS, :n]
-    qh = np.zeros(vocab)
+    qh = fo[_O_QH]
+    qh[:] = 0.0
     _gather(p, q, ip, 1.0 / sq, order, n, ps, qs, qh)
     om_s = _one_minus_each(qs, fw[_OM, :n])
     cp = fw[_CP, :n + 1]
@@ -413,14 +427,18 @@ def build_wor(p, q, sp, sq, order, n, fw, pw, iw):
     cs = fw[_CS, :n + 1]
     js, A, c, x_t, x_u, alpha = _cut(ps, qs, np.int64(2), np.int64(WOR), om_s, cp, cq, cs,
                                      fw[_NUP, :n + 1])
-    x = np.zeros(vocab)
+    x = fo[_O_X]
+    x[:] = 0.0
     _waterfill(ps, qs, order, js, cp, cq, cs, x_t, x_u, x)
     # the selection density of the "extra pair" decomposition (THEORY section 7)
     th = fw[_TH, :n]
     kap = fw[_KAP, :n]
-    theta = np.full(vocab, np.inf)
-    om = np.ones(vocab)
-    group = np.full(vocab, -1, np.int64)
+    theta = fo[_O_THETA]
+    theta[:] = np.inf
+    om = fo[_O_OM]
+    om[:] = 1.0
+    group = io[_O_GROUP]
+    group[:] = -1
     for i in range(n):
         th[i] = cq[i] + 0.5 * qs[i]
         kap[i] = qs[i] * qs[i] / om_s[i]
@@ -453,8 +471,10 @@ def build_wor(p, q, sp, sq, order, n, fw, pw, iw):
     start = pw[_P_START]
     length = pw[_P_LENGTH]
     cum = pw[_P_CUM]
-    first = np.zeros(n, np.int64)
-    count = np.zeros(n, np.int64)
+    first = io[_O_FIRST, :n]
+    count = io[_O_COUNT, :n]
+    first[:] = 0
+    count[:] = 0
     if ok:
         hole_a = fw[_HOLE_A]
         hole_b = fw[_HOLE_B]
@@ -463,11 +483,9 @@ def build_wor(p, q, sp, sq, order, n, fw, pw, iw):
                               count, np.int64(0), hole_a, hole_b, group, fw, iw)
         np_ = _sweep_in_order(seq_u, A, A + c, target, qh, two, th, kc, kt, start, length, first,
                               count, np_, hole_a, hole_b, group, fw, iw)
-    res_cum = np.empty(vocab)
-    res_last = _residual(p, ip, x, res_cum)
-    toklen = _piece_sums(first, count, length, cum)
-    return (ok, worst, tol, x, qh, first, count, start[:np_].copy(), length[:np_].copy(),
-            cum[:np_].copy(), toklen, res_cum, res_last, js, A, alpha, theta, om, group)
+    res_last = _residual(p, ip, x, fo[_O_RES_CUM])
+    _piece_sums(first, count, length, cum, fo[_O_TOKLEN, :n])
+    return ok, worst, tol, np_, n, res_last, js, A, alpha
 
 
 @numba.njit(cache=True)
@@ -567,11 +585,22 @@ class Table:
     reason: str = ""
 
 
+def _pieces(ws, np_: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fresh copies of the pieces a build left in the workspace (start, length, cum)."""
+    out, _ = _work.table_memory(3, 0, np_)
+    out[:] = ws.pieces[:, :np_]
+    return out[0], out[1], out[2]
+
+
 def _iid_table(p, q, sp, sq, k, order, n, ws, law=IID) -> Table:
-    (x, qh, first, count, start, length, cum, toklen, res_cum, res_last, js, A, alpha,
-     group) = build_iid(p, q, sp, sq, k, order, n, ws.f, ws.pieces, ws.i)
-    return Table(x, qh, group, first, count, start, length, cum, toklen, res_cum,
-                 int(res_last), int(js), float(A), float(alpha), k, law)
+    vocab = p.shape[0]
+    fo, io = _work.table_memory(*_IID_ROWS, vocab)
+    np_, owners, res_last, js, A, alpha = build_iid(p, q, sp, sq, k, order, n, ws.f, ws.pieces,
+                                                    ws.i, fo, io)
+    start, length, cum = _pieces(ws, np_)
+    return Table(fo[_O_X], fo[_O_QH], io[_O_GROUP], io[_O_FIRST, :owners],
+                 io[_O_COUNT, :owners], start, length, cum, fo[_O_TOKLEN, :owners],
+                 fo[_O_RES_CUM], int(res_last), int(js), float(A), float(alpha), k, law)
 
 
 def certified(worst: float, tol: float) -> bool:
@@ -598,13 +627,16 @@ def build(p: np.ndarray, q: np.ndarray, sp: float, sq: float, k: int, law: int) 
         return _iid_table(p, q, sp, sq, k, order, n, ws)
     if not well_conditioned(q, sq):
         return _fallback(p, q, sp, sq, order, n, ws, -np.inf, 0.0, "ill-conditioned")
-    (swept, worst, tol, x, qh, first, count, start, length, cum, toklen, res_cum, res_last, js,
-     A, alpha, theta, om, group) = build_wor(p, q, sp, sq, order, n, ws.f, ws.pieces, ws.i)
+    fo, io = _work.table_memory(*_WOR_ROWS, p.shape[0])
+    swept, worst, tol, np_, owners, res_last, js, A, alpha = build_wor(
+        p, q, sp, sq, order, n, ws.f, ws.pieces, ws.i, fo, io)
     if not (swept and certified(worst, tol)):
         return _fallback(p, q, sp, sq, order, n, ws, worst, tol, "convex order")
-    return Table(x, qh, group, first, count, start, length, cum, toklen, res_cum,
-                 int(res_last), int(js), float(A), float(alpha), 2, WOR, False, float(worst),
-                 float(tol), theta, om)
+    start, length, cum = _pieces(ws, np_)
+    return Table(fo[_O_X], fo[_O_QH], io[_O_GROUP], io[_O_FIRST, :owners],
+                 io[_O_COUNT, :owners], start, length, cum, fo[_O_TOKLEN, :owners],
+                 fo[_O_RES_CUM], int(res_last), int(js), float(A), float(alpha), 2, WOR, False,
+                 float(worst), float(tol), fo[_O_THETA], fo[_O_OM])
 
 
 def _fallback(p, q, sp, sq, order, n, ws, worst, tol, reason) -> Table:

@@ -7,7 +7,10 @@ the project's machine that was half the time of an i.i.d. build
 (``benchmarks/optimal_parts.py``). The builds therefore take their scratch from a
 :class:`Workspace` that each thread keeps for the vocabulary size it last built for. Only
 scratch lives there: every array a :class:`~specsample.optimal._build.Table` keeps is fresh
-(tests check that no table shares memory with the workspace).
+(tests check that no table shares memory with the workspace); a table's own arrays are
+rows of one fresh allocation (:func:`table_memory`), so that they come in huge pages: about
+8.5 MB per i.i.d. table and 11 MB (plus the pieces) per without-replacement table at
+V = 151936, resident while the table lives.
 
 A workspace reserves about ``36 V`` doubles (43 MB at V = 151936), of which only the rows
 a build touches become resident (an i.i.d. build touches about half);
@@ -55,6 +58,16 @@ def get(vocab: int) -> Workspace:
         ws = Workspace(vocab)
         _local.ws = ws
     return ws
+
+
+def table_memory(floats: int, ints: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fresh memory for one table: ``(floats, length)`` float64 rows and ``(ints, length)``
+    int64 rows carved out of ONE numpy allocation. Numpy asks the kernel for transparent
+    huge pages on allocations of 4 MiB or more, so a table's 5-11 MB at V = 151936 costs a
+    few 2 MiB page faults instead of thousands of 4 KiB ones. The rows stay valid as long
+    as any of them is referenced (they share one base array)."""
+    buf = np.empty((floats + ints, length))
+    return buf[:floats], buf[floats:].view(np.int64)
 
 
 def release() -> None:

@@ -231,3 +231,12 @@ def test_release_workspace_drops_the_threads_scratch_and_builds_go_on():
     after = _table(p, q, 2, 0)
     for name, v in _arrays(before).items():
         assert np.array_equal(_arrays(after)[name], v), name
+
+
+def test_workspace_has_a_row_for_every_scratch_array_the_builds_name():
+    assert _work.F_ROWS == max(_build._MAS, _build._HOLE_B) + 1
+    assert _work.I_ROWS == _build._I_HALF + 1
+    assert len({_build._PS, _build._QS, _build._CP, _build._CQ, _build._CS, _build._NUP,
+                _build._GMASS, _build._GTARGET, _build._HOLE_A, _build._HOLE_B, _build._OM,
+                _build._TH, _build._KAP, _build._KC, _build._KT, _build._TARGET, _build._KEY,
+                _build._TGT, _build._MAS}) == _work.F_ROWS

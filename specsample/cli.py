@@ -702,7 +702,8 @@ def _add_decode(commands: argparse._SubParsersAction) -> None:
             "Decode the embedded prompts with the target alone (AR), with speculative decoding\n"
             "for each scheme x tree, and with Jacobi decoding on the target; print one table:\n"
             "tokens per target forward (block efficiency), tokens/s, speedup over AR in wall\n"
-            "time, and acceptance statistics. Greedy when --temperature is 0."
+            "time, milliseconds per target forward spent drafting, in the target and verifying,\n"
+            "and acceptance statistics. Greedy when --temperature is 0."
         ),
         epilog=_decode_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -23,8 +23,9 @@ draws from its own generator, seeded by :func:`specsample.decode_report.run_seed
 ``--seed``, the prompt, the method and the temperature.
 
 At the end (and with ``--summary-only`` at any time) it writes ``OUT/summary.md``
-(block efficiency per scheme x depth, tokens/s, acceptance; over the prompts every method
-at that temperature has finished) and ``OUT/summary.png``.
+(block efficiency per scheme x depth with standard errors over prompts and each scheme's
+paired difference from RRS, tokens/s, acceptance; over the prompts every method at that
+temperature has finished) and ``OUT/summary.png``.
 
     python scripts/measure_real_pair.py --out /work/measure/real_pair
     python scripts/measure_real_pair.py --out /work/measure/real_pair --summary-only
@@ -178,6 +179,81 @@ def complete_rows(runs: Sequence[dr.Run], temperature: float, labels: Sequence[s
     return rows, len(common)
 
 
+def ratio_se(pairs: Sequence[tuple[int, int]]) -> float | None:
+    """Standard error of the block efficiency ``sum t / sum f`` over prompts, each prompt a
+    ``(tokens, forwards)`` pair: the ratio estimator's linearisation,
+    ``sqrt(n / (n - 1) * sum (t_i - R f_i)^2) / sum f``. ``None`` for fewer than 2 prompts."""
+    n = len(pairs)
+    if n < 2:
+        return None
+    tokens = sum(t for t, _ in pairs)
+    forwards = sum(f for _, f in pairs)
+    ratio = tokens / forwards
+    squares = sum((t - ratio * f) ** 2 for t, f in pairs)
+    return (n / (n - 1) * squares) ** 0.5 / forwards
+
+
+def paired_difference(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]):
+    """Difference of two block efficiencies measured on the same prompts (``a[i]``, ``b[i]``
+    the same prompt), with its standard error from the per-prompt linearised differences
+    (prompts that are easy for one method tend to be easy for the other, which a paired
+    error accounts for). Returns ``(difference, se)``; ``se`` is ``None`` below 2 prompts."""
+    n = len(a)
+    fa = sum(f for _, f in a) / n
+    fb = sum(f for _, f in b) / n
+    ra = sum(t for t, _ in a) / (n * fa)
+    rb = sum(t for t, _ in b) / (n * fb)
+    if n < 2:
+        return ra - rb, None
+    e = [(ta - ra * f_a) / fa - (tb - rb * f_b) / fb for (ta, f_a), (tb, f_b) in zip(a, b, strict=True)]
+    return ra - rb, (sum(v * v for v in e) / (n * (n - 1))) ** 0.5
+
+
+def _pairs_by_prompt(runs: Sequence[dr.Run], temperature: float, label: str, prompts: Sequence[str]):
+    by = {r.prompt: r for r in runs if r.temperature == temperature and r.method == label}
+    return [(by[p].new_tokens, by[p].target_forwards) for p in prompts]
+
+
+def uncertainty_lines(runs: Sequence[dr.Run], temperature: float, labels: Sequence[str],
+                      schemes: Sequence[str], depths: Sequence[int]) -> list[str]:
+    """Markdown: each tree method's block efficiency +- its standard error over prompts, and
+    its paired difference from RRS (same prompts, same depth)."""
+    mine = [r for r in runs if r.temperature == temperature and r.method in labels]
+    done: dict[str, set[str]] = {label: set() for label in labels}
+    for r in mine:
+        done[r.method].add(r.prompt)
+    prompts = sorted(set.intersection(*done.values())) if done else []
+    if len(prompts) < 2:
+        return []
+    head = "| method | " + " | ".join(f"d = {d}" for d in depths) + " |"
+    rule = "|---" * (len(depths) + 1) + "|"
+    lines = ["Standard errors over the prompts (ratio estimator), and the difference from RRS at the "
+             "same depth on the same prompts (paired over prompts):", "", head, rule]
+    diffs = [head, rule]
+    for s in [*schemes, "single"]:
+        cells, dcells = [], []
+        for d in depths:
+            label = f"{s}@binary:{d}" if s != "single" else f"single@chain:{d}"
+            base = f"rrs@binary:{d}"
+            if label not in labels:
+                cells.append("-")
+                dcells.append("-")
+                continue
+            pairs = _pairs_by_prompt(mine, temperature, label, prompts)
+            se = ratio_se(pairs)
+            ratio = sum(t for t, _ in pairs) / sum(f for _, f in pairs)
+            cells.append(f"{ratio:.3f} ± {se:.3f}")
+            if s == "rrs" or base not in labels:
+                dcells.append("-")
+            else:
+                diff, dse = paired_difference(pairs, _pairs_by_prompt(mine, temperature, base, prompts))
+                dcells.append(f"{diff:+.3f} ± {dse:.3f}")
+        name = "chain (single, chain:d)" if s == "single" else f"{s} (binary:d)"
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        diffs.append(f"| {name} | " + " | ".join(dcells) + " |")
+    return [*lines, "", "Difference from RRS:", "", *diffs, ""]
+
+
 def summary_markdown(runs: Sequence[dr.Run], args: argparse.Namespace, skipped) -> str:
     methods, _ = methods_for(args.depths, args.jacobi_block)
     labels = [m.label for m in methods]
@@ -210,6 +286,7 @@ def summary_markdown(runs: Sequence[dr.Run], args: argparse.Namespace, skipped) 
             lines.append(f"| {s} (binary:d) | " + " | ".join(cells) + " |")
         cells = [f"{by[f'single@chain:{d}'].block_efficiency:.3f}" for d in args.depths]
         lines.append("| chain (single, chain:d) | " + " | ".join(cells) + " |")
+        lines += ["", *uncertainty_lines(runs, t, labels, schemes, args.depths)]
         jac = by[f"jacobi@{args.jacobi_block}"]
         lines += ["", f"Jacobi on the target (block {args.jacobi_block}): {jac.block_efficiency:.3f} tokens "
                   f"per forward ({jac.fast_forwarded} tokens fast-forwarded, {jac.stationary} stationary)."]

@@ -386,3 +386,21 @@ def test_measure_script_on_the_real_pair(tmp_path):
                                            *(f"{s}@binary:2" for s in SCHEMES if s != "single")}
     assert all(r["new_tokens"] == 4 for r in runs)
     assert "## T = 1 (1 prompts)" in (out / "summary.md").read_text()
+
+
+def test_measure_script_standard_errors():
+    """Prompt-level errors of the summary: two prompts with 2 and 4 tokens per forward have
+    ratio 3 and, as two equally weighted per-prompt values 2 and 4, standard error
+    sd / sqrt(n) = sqrt(2) / sqrt(2) = 1; a method measured against itself differs by 0 +- 0,
+    and methods that differ by a constant per prompt differ with error 0."""
+    script = _measure_script()
+    assert script.ratio_se([(2, 1), (4, 1)]) == pytest.approx(1.0)
+    assert script.ratio_se([(30, 10), (60, 20), (9, 3)]) == pytest.approx(0.0, abs=1e-12)
+    assert script.ratio_se([(5, 2)]) is None
+    runs = [(40, 20), (50, 20), (66, 22)]
+    assert script.paired_difference(runs, runs) == (0.0, 0.0)
+    shifted = [(t + f, f) for t, f in runs]  # one more token per forward on every prompt
+    diff, se = script.paired_difference(shifted, runs)
+    assert diff == pytest.approx(1.0) and se == pytest.approx(0.0, abs=1e-12)
+    diff, se = script.paired_difference([(2, 1), (4, 1)], [(3, 1), (3, 1)])
+    assert diff == pytest.approx(0.0) and se == pytest.approx(1.0)  # per-prompt -1, +1

@@ -209,6 +209,17 @@ def paired_difference(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]
     return ra - rb, (sum(v * v for v in e) / (n * (n - 1))) ** 0.5
 
 
+def verify_share(runs: Sequence[dr.Run], temperature: float, label: str) -> str:
+    """Share of the wall time spent verifying, over the runs of ``label`` at ``temperature``
+    that record the decoder's time split (runs logged before the split existed have none),
+    as ``"x.x% (n runs)"``; ``"-"`` where no run records it (and for AR and Jacobi)."""
+    mine = [r for r in runs if r.temperature == temperature and r.method == label and r.verify_seconds > 0]
+    if not mine:
+        return "-"
+    share = sum(r.verify_seconds for r in mine) / sum(r.seconds for r in mine)
+    return f"{100 * share:.1f}% ({len(mine)} runs)"
+
+
 def _pairs_by_prompt(runs: Sequence[dr.Run], temperature: float, label: str, prompts: Sequence[str]):
     by = {r.prompt: r for r in runs if r.temperature == temperature and r.method == label}
     return [(by[p].new_tokens, by[p].target_forwards) for p in prompts]
@@ -294,12 +305,13 @@ def summary_markdown(runs: Sequence[dr.Run], args: argparse.Namespace, skipped) 
         lines += [f"AR on the target: {ar.tokens_per_second:.2f} tokens/s "
                   f"({ar.new_tokens} tokens in {ar.seconds:.0f} s).", ""]
         lines += ["| method | tokens | target fwd | tok/fwd | tok/s | speedup vs AR | mean accepted | "
-                  "acceptance by depth |", "|---|---|---|---|---|---|---|---|"]
+                  "acceptance by depth | verify share |", "|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             acc = "-" if r.mean_accepted is None else f"{r.mean_accepted:.2f}"
             depth = " ".join("-" if a is None else f"{a:.2f}" for a in r.depth_acceptance) or "-"
             lines.append(f"| {r.method} | {r.new_tokens} | {r.target_forwards} | {r.block_efficiency:.3f} | "
-                         f"{r.tokens_per_second:.2f} | {r.speedup:.2f}x | {acc} | {depth} |")
+                         f"{r.tokens_per_second:.2f} | {r.speedup:.2f}x | {acc} | {depth} | "
+                         f"{verify_share(runs, t, r.method)} |")
         lines.append("")
     lines += ["Wall times come from a CPU shared with other jobs: tokens/s and speedups are noisy; "
               "block efficiency does not depend on them."]

@@ -4,8 +4,9 @@ On one LLM-like pair (``_pairs.py``), median milliseconds of: the exact ratio or
 parts (keys, packing, numpy's sort, exact re-sorting of equal-key runs), then the whole
 table build (``_build.build``: the order included) for i.i.d. drafts at several k and for
 two drafts without replacement. It calls only functions that older versions of
-``specsample.optimal`` have too, so it can time them (copy it beside a checkout of an
-earlier commit).
+``specsample.optimal`` have too, so it can time them: copy it into a checkout of an earlier
+commit and run it there with ``PYTHONPATH`` set to that checkout (otherwise it imports the
+installed ``specsample``).
 
     python benchmarks/optimal_parts.py [--pair N] [--repeats R] [--ks 2,4,8]
 """

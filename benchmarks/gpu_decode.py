@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from specsample import gpu
-from specsample.decode_report import Method, run_method, warm_up
+from specsample.decode_report import Method, Run, run_method, summarize, warm_up
 from specsample.prompts import CODE, Prompt
 
 #: Qwen2.5-Coder shapes (config.json of the 1.5B and 0.5B Instruct models).
@@ -73,34 +73,25 @@ def load_model(name: str, *, device: torch.device, dtype: torch.dtype):
 
 
 def timed(method: Method, target, draft, prompt_ids: list[int], *, index: int, tokens: int,
-          temperature: float, seed: int, verifier: str) -> dict:
+          temperature: float, seed: int, verifier: str) -> Run:
     """One decode through ``decode_report.run_method`` (the decoders' own clocks; CUDA is
-    synchronised around the call), as the plain numbers the summary adds up."""
+    synchronised around the call)."""
     prompt = Prompt(f"random-{index}", CODE, "")  # names the run's seed; no text needed
-    run = run_method(method, target, draft, prompt, prompt_ids, temperature=temperature,
-                     max_new_tokens=tokens, seed=seed, verifier=verifier)
-    out = dict(tokens=run.new_tokens, seconds=run.seconds, forwards=run.target_forwards)
-    if method.kind != "ar":
-        out.update(steps=run.target_forwards, prefill=run.prefill_seconds, target=run.target_seconds)
-    if method.kind == "speculative":
-        out.update(draft=run.draft_seconds, verify=run.verify_seconds)
-    return out
+    return run_method(method, target, draft, prompt, prompt_ids, temperature=temperature,
+                      max_new_tokens=tokens, seed=seed, verifier=verifier)
 
 
-def _summary(label: str, runs: list[dict], ar_rate: float | None) -> dict:
-    tokens = sum(r["tokens"] for r in runs)
-    seconds = sum(r["seconds"] for r in runs)
-    forwards = sum(r["forwards"] for r in runs)
-    row = dict(method=label, tokens=tokens, seconds=seconds, tokens_per_second=tokens / seconds,
-               tokens_per_forward=tokens / forwards)
-    row["speedup"] = row["tokens_per_second"] / ar_rate if ar_rate else 1.0
-    steps = sum(r.get("steps", 0) for r in runs)
+def _summary(label: str, runs: list[Run], ar_rate: float | None) -> dict:
+    """One method's runs added up by ``decode_report.summarize``, as the printed row."""
+    (row,) = summarize(runs)
+    out = dict(method=label, tokens=row.new_tokens, seconds=row.seconds,
+               tokens_per_second=row.tokens_per_second, tokens_per_forward=row.block_efficiency)
+    out["speedup"] = row.tokens_per_second / ar_rate if ar_rate else 1.0
     for part in ("draft", "target", "verify"):
-        if steps and any(part in r for r in runs):
-            row[f"{part}_ms_per_step"] = 1e3 * sum(r.get(part, 0.0) for r in runs) / steps
-    if not steps:  # AR: one forward per token
-        row["target_ms_per_step"] = 1e3 * seconds / forwards
-    return row
+        ms = row.ms_per_forward(part)
+        if ms is not None:
+            out[f"{part}_ms_per_step"] = ms
+    return out
 
 
 def _cell(row: dict, key: str) -> str:
@@ -168,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         return timed(method[1], target, draft, prompt, index=index, tokens=tokens,
                      temperature=args.temperature, seed=seed, verifier=args.verifier)
 
-    per_method: list[list[dict]] = [[] for _ in methods]
+    per_method: list[list[Run]] = [[] for _ in methods]
     rates: list[list[float]] = [[] for _ in methods]
     for r in range(args.rounds):  # rounds interleave the methods, so drifts hit all alike
         for i, method in enumerate(methods):
@@ -176,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
                 run(method, prompts[0], 0, min(16, args.tokens), args.seed + args.rounds)
             runs = [run(method, prompt, j, args.tokens, args.seed + r) for j, prompt in enumerate(prompts)]
             per_method[i] += runs
-            rates[i].append(sum(x["tokens"] for x in runs) / sum(x["seconds"] for x in runs))
+            rates[i].append(sum(x.new_tokens for x in runs) / sum(x.seconds for x in runs))
             print(f"  round {r + 1}/{args.rounds} {method[0]}: {rates[i][-1]:.1f} tok/s", flush=True)
     rows: list[dict] = []
     ar_rate = None

@@ -225,13 +225,12 @@ def ratio_order(p: np.ndarray, q: np.ndarray, ws=None) -> tuple[np.ndarray, int]
     vocab = p.shape[0]
     bits = id_bits(vocab)
     if ws is None:
-        keys = ratio_keys(p, q)
-        packed = pack(keys, bits)
-        packed.sort()
-        return fix_runs(packed, bits, p, q, keys)
-    keys = ratio_keys_into(p, q, ws.u[0, :vocab])
-    packed = pack_into(keys, bits, ws.u[1, :vocab])
+        keys, packed = np.empty((2, vocab), np.uint64)
+        order, buf = np.empty((2, vocab), np.int64)
+    else:
+        keys, packed = ws.u[0, :vocab], ws.u[1, :vocab]
+        order, buf = ws.i[0, :vocab], ws.i[1, :vocab]
+    pack_into(ratio_keys_into(p, q, keys), bits, packed)
     packed.sort()
-    order = ws.i[0, :vocab]
-    n = fix_runs_into(packed, bits, p, q, keys, order, ws.i[1, :vocab])
+    n = fix_runs_into(packed, bits, p, q, keys, order, buf)
     return order, n

@@ -15,7 +15,9 @@ For every ``(p, q)`` of the grid (:mod:`proofs._grid`) and ``k = 1..3``:
    (claim 5); Step C transcribed gives an output law averaging to ``p`` (claim 6) and an
    acceptance equal to ``alpha*`` (claim 7), with residuals never a draft;
 5. the library's ``draft_law``, ``output_law`` and ``acceptance_rate`` equal the
-   transcription exactly.
+   transcription exactly;
+6. claims B1-B3 (the bucketed float build) for every split of the ratio order into
+   buckets, on the grid and on seeded rational instances with 5 to 8 tokens.
 
 Run: ``python -m proofs.check_opt_iid``.
 """
@@ -23,6 +25,7 @@ Run: ``python -m proofs.check_opt_iid``.
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -132,6 +135,76 @@ def groups(order, n, js, x, q):
     return group, mass, target, halves
 
 
+def bucket_claims(p, q, k: int, order, n: int, js: int, x) -> int:
+    """Claims B1-B3 (the bucketed float build) for every split of the ratio order into
+    consecutive buckets that keeps equal ratios together; each bucket's lower edge is its
+    smallest ratio (a lower edge below it only weakens B1). Returns how many splits."""
+    ratio = [p[i] / q[i] for i in order[:n]]
+    cp, cq = [ZERO], [ZERO]
+    for i in order[:n]:
+        cp.append(cp[-1] + p[i])
+        cq.append(cq[-1] + q[i])
+    F = [cp[j] + 1 - cq[j] ** k for j in range(n + 1)]
+    cuts = [j for j in range(1, n) if ratio[j] > ratio[j - 1]]  # where a bucket may start
+    A, p_t = cq[js], cp[js]
+    x_t, x_u = A**k, 1 - A**k
+    splits = 0
+    for chosen in itertools.product((False, True), repeat=len(cuts)):
+        starts = [0] + [j for j, c in zip(cuts, chosen, strict=True) if c]
+        ends = [*starts[1:], n]
+        # B1: inside a bucket F >= F(start) + min(0, lo Q - ((Cq + Q)^k - Cq^k))
+        for a, b in zip(starts, ends, strict=True):
+            lo, mass = ratio[a], cq[b] - cq[a]
+            bound = F[a] + min(ZERO, lo * mass - ((cq[a] + mass) ** k - cq[a] ** k))
+            require(all(F[j] >= bound for j in range(a, b + 1)), "claim B1", p, q, k, starts)
+        if k == 1 or n == 0:
+            splits += 1
+            continue
+        # B2: at an edge up to the cut's bucket, lo Cq + p(T) - Cp = sum_T max(p, lo q),
+        # non-decreasing; below the last edge where it is <= x(T), every token is capped
+        jb = max(a for a in starts if a <= js) if js < n else starts[-1]
+        s_lo = 0
+        level = []
+        for a in (a for a in starts if a <= jb):
+            g = ratio[a] * cq[a] + p_t - cp[a]
+            require(g == sum((max(p[i], ratio[a] * q[i]) for i in order[:js]), ZERO),
+                    "claim B2: the water level at an edge", p, q, k, starts)
+            level.append(g)
+            if js > 0 and x_t > p_t and g <= x_t:
+                s_lo = a
+        require(all(u <= v for u, v in itertools.pairwise(level)), "claim B2: monotone", p, q, k)
+        if js == 0:
+            s_lo = jb
+        if s_lo > 0:  # every token below s_lo is capped: r <= c', so x = c' q (one group)
+            up = _scale_up([p[i] for i in order[:js]], [q[i] for i in order[:js]], x_t)
+            require(all(p[i] <= up * q[i] and x[i] == up * q[i] for i in order[:s_lo]),
+                    "claim B2: capped below s_lo", p, q, k, starts)
+        # B3: at an edge after the cut's bucket, Cp - p(T) + lo Cs = sum_U min(p, lo q),
+        # non-decreasing; above the last edge where it is <= x(U), every token is capped
+        s_hi = n
+        if js < n:
+            s_hi = next((b for a, b in zip(starts, ends, strict=True) if a <= js < b), n)
+            level = []
+            for a, b in zip(starts, ends, strict=True):
+                if a <= js:
+                    continue
+                h = cp[a] - p_t + ratio[a] * (cq[n] - cq[a])
+                require(h == sum((min(p[i], ratio[a] * q[i]) for i in order[js:n]), ZERO),
+                        "claim B3: the water level at an edge", p, q, k, starts)
+                level.append(h)
+                if h <= x_u:
+                    s_hi = b
+            require(all(u <= v for u, v in itertools.pairwise(level)), "claim B3: monotone",
+                    p, q, k)
+            if s_hi < n:  # every token above s_hi is capped: r >= c, so x = c q (one group)
+                down = _scale_down([p[i] for i in order[js:n]], [q[i] for i in order[js:n]], x_u)
+                require(down is not None and all(p[i] >= down * q[i] and x[i] == down * q[i]
+                                                 for i in order[s_hi:n]),
+                        "claim B3: capped above s_hi", p, q, k, starts)
+        splits += 1
+    return splits
+
+
 def selection_given(partitions, group, gmass, drafts) -> dict:
     """P(select token | drafts): the mixture of partitions, positions integrated."""
     out: dict = {}
@@ -182,6 +255,7 @@ def check(max_vocab: int = GRID["max_vocab"], denominators: Sequence[int] = GRID
             alpha = sum((min(a, b) for a, b in zip(p, x, strict=True)), ZERO)
             require(alpha == min_cut(p, law), "claim 2: sum min(p, x) = alpha*", p, q, k)
             group, gmass, gtarget, halves = groups(order, n, js, x, q)
+            bucket_claims(p, q, k, order, n, js, x)
             table = _exact.table(p, q, k, _exact.IID)
             require(list(table.x) == x and table.cut.size == js, "library Step A", p, q, k)
             require(table.group == group and table.gmass == gmass, "library groups", p, q, k)
@@ -219,7 +293,24 @@ def check(max_vocab: int = GRID["max_vocab"], denominators: Sequence[int] = GRID
                         "library opt_iid.output_law", p, q, x_tuple)
             instances += 1
             tuples += len(law)
+    for p, q in bucket_instances():  # B1-B3 need more tokens than the grid has to bite
+        for k in (2, 3):
+            order, n, js, _, x = step_a(p, q, k)
+            bucket_claims(p, q, k, order, n, js, x)
+            instances += 1
     return Tally(instances, tuples)
+
+
+def bucket_instances(count: int = 150, seed: int = 0):
+    """Seeded rational pairs with 5 to 8 tokens (zeros and ties included) for claims B1-B3."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        v = rng.randint(5, 8)
+        w = [[rng.randint(0, 6) for _ in range(v)] for _ in range(2)]
+        w[0][0] += 1
+        w[1][0] += 1
+        w[1][1] += 1
+        yield ([Fraction(a, sum(w[0])) for a in w[0]], [Fraction(a, sum(w[1])) for a in w[1]])
 
 
 if __name__ == "__main__":

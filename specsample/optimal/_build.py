@@ -597,6 +597,11 @@ def _iid_table(p, q, sp, sq, k, order, n, ws, law=IID) -> Table:
     fo, io = _work.table_memory(*_IID_ROWS, vocab)
     np_, owners, res_last, js, A, alpha = build_iid(p, q, sp, sq, k, order, n, ws.f, ws.pieces,
                                                     ws.i, fo, io)
+    return _table_from(ws, fo, io, np_, owners, res_last, js, A, alpha, k, law)
+
+
+def _table_from(ws, fo, io, np_, owners, res_last, js, A, alpha, k, law) -> Table:
+    """The :class:`Table` of an i.i.d. build that wrote ``fo``, ``io`` and ``np_`` pieces."""
     start, length, cum = _pieces(ws, np_)
     return Table(fo[_O_X], fo[_O_QH], io[_O_GROUP], io[_O_FIRST, :owners],
                  io[_O_COUNT, :owners], start, length, cum, fo[_O_TOKLEN, :owners],
@@ -621,7 +626,13 @@ def build(p: np.ndarray, q: np.ndarray, sp: float, sq: float, k: int, law: int) 
 
     Scratch comes from the calling thread's workspace (:mod:`specsample.optimal._work`);
     the table's arrays are all fresh."""
+    from specsample.optimal import _buckets  # here: _buckets imports this module
+
     ws = _work.get(p.shape[0])
+    if law == IID and k >= 2 and p.shape[0] >= _buckets.MIN_VOCAB:
+        fo, io = _work.table_memory(*_IID_ROWS, p.shape[0])
+        np_, owners, res_last, js, A, alpha = _buckets.build_iid(p, q, sp, sq, k, ws, fo, io)
+        return _table_from(ws, fo, io, np_, owners, res_last, js, A, alpha, k, IID)
     order, n = _order.ratio_order(p, q, ws)
     if law == IID:
         return _iid_table(p, q, sp, sq, k, order, n, ws)

@@ -27,6 +27,10 @@ import numpy as np
 F_ROWS = 19
 #: Rows of ``Workspace.i`` (int64, length ``V + 1`` each).
 I_ROWS = 6
+#: The bucketed i.i.d. build (:mod:`specsample.optimal._buckets`) buckets tokens by
+#: ``ratio key >> BUCKET_SHIFT``; ``BUCKETS`` covers every non-negative ratio key.
+BUCKET_SHIFT = 49
+BUCKETS = (0x7FF0000000000000 >> BUCKET_SHIFT) + 1
 
 
 class Workspace:
@@ -34,7 +38,8 @@ class Workspace:
 
     ``f``: float64 ``(F_ROWS, V + 1)``; ``pieces``: float64 ``(3, 3 V + 4)`` for the
     pieces' starts, lengths and cumulative lengths; ``i``: int64 ``(I_ROWS, V + 1)``;
-    ``u``: uint64 ``(2, V)`` for the ratio keys.
+    ``u``: uint64 ``(2, V)`` for the ratio keys; ``b``: float64 ``(2, BUCKETS)`` and ``bc``:
+    int64 ``(BUCKETS,)`` for per-bucket sums and counts.
     """
 
     def __init__(self, vocab: int) -> None:
@@ -43,9 +48,11 @@ class Workspace:
         self.pieces = np.empty((3, 3 * vocab + 4))
         self.i = np.empty((I_ROWS, vocab + 1), np.int64)
         self.u = np.empty((2, vocab), np.uint64)
+        self.b = np.empty((2, BUCKETS))
+        self.bc = np.empty(BUCKETS, np.int64)
 
     def arrays(self) -> tuple[np.ndarray, ...]:
-        return self.f, self.pieces, self.i, self.u
+        return self.f, self.pieces, self.i, self.u, self.b, self.bc
 
 
 _local = threading.local()

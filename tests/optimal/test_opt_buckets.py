@@ -1,0 +1,168 @@
+"""The bucketed i.i.d. build (``specsample.optimal._buckets``) against the full-sort build.
+
+Both are float64 implementations of the same Step A / Step B (``proofs/opt_iid.md``, claims
+B1-B3 say why sorting only some buckets gives the same groups); they add sums in different
+orders, so they agree to rounding. Where ``alpha* = 1`` up to rounding, the first minimiser
+of the cut objective can flip between ``j = 0`` and ``j = n`` (both give ``x = p``), so the
+cut and the groups are compared only where ``alpha*`` is clearly below 1. Small instances
+go through the bucketed path by lowering ``MIN_VOCAB``; at V = 151936 it is the default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from opt_strategies import llm_like
+from test_opt_tables import assert_table
+
+from specsample.optimal import _buckets, _build, _exact, _order, _work, iid
+
+F = Fraction
+
+
+@contextlib.contextmanager
+def bucketed(min_vocab: int = 0):
+    """Build i.i.d. tables (k >= 2) of every vocabulary with the bucketed path."""
+    old = _buckets.MIN_VOCAB
+    _buckets.MIN_VOCAB = min_vocab
+    try:
+        yield
+    finally:
+        _buckets.MIN_VOCAB = old
+
+
+def full_sort_table(p, q, k):
+    ws = _work.get(p.shape[0])
+    order, n = _order.ratio_order(p, q, ws)
+    return _build._iid_table(p, q, float(p.sum()), float(q.sum()), k, order, n, ws)
+
+
+def bucketed_table(p, q, k):
+    with bucketed():
+        return _build.build(p, q, float(p.sum()), float(q.sum()), k, _build.IID)
+
+
+def assert_same_table(p, q, k):
+    a, b = full_sort_table(p, q, k), bucketed_table(p, q, k)
+    assert abs(a.alpha - b.alpha) <= 1e-13
+    np.testing.assert_allclose(b.x, a.x, rtol=0, atol=1e-13)
+    np.testing.assert_array_equal(b.qh, a.qh)
+    if a.alpha < 1.0 - 1e-12:
+        assert b.cut == a.cut
+        np.testing.assert_array_equal(b.group, a.group)
+        np.testing.assert_array_equal(b.count, a.count)
+        np.testing.assert_allclose(b.start, a.start, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(b.length, a.length, rtol=0, atol=1e-12)
+    return a, b
+
+
+def _kinds(rng, v):
+    """Pairs with the inputs the bucketed path branches on."""
+    yield rng.random(v) ** 3 + 1e-3, rng.random(v) ** 3 + 1e-3  # spread ratios
+    w = rng.integers(0, 6, size=(2, v)).astype(float)
+    w[:, 0] += 1.0
+    yield w[0], w[1]  # zeros and exact ties
+    q = rng.random(v) + 0.1
+    yield q * (1.0 + rng.integers(-3, 4, v) * 2.0**-40), q  # every ratio in one or two buckets
+    yield q.copy(), q  # p = q: alpha* = 1
+    p = rng.random(v)
+    p[rng.random(v) < 0.3] = 0.0
+    p[0] = 1.0
+    qz = rng.random(v)
+    qz[rng.random(v) < 0.3] = 0.0
+    qz[-1] = 1.0
+    yield p, qz  # q = 0 and p = 0 tokens
+    yield rng.random(v) * np.logspace(-200, 200, v), rng.random(v) + 0.1  # extreme ratios
+    one = np.zeros(v)
+    one[v // 2] = 1.0
+    yield one, rng.random(v) + 0.01  # a one-token target
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_bucketed_tables_equal_the_full_sort_tables(seed, k):
+    rng = np.random.default_rng(seed)
+    v = int(rng.integers(1, 60))
+    for p, q in _kinds(rng, v):
+        assert_same_table(p / p.sum(), q / q.sum(), k)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("k", [2, 3, 4, 8])
+def test_small_bucketed_tables_match_the_exact_path(seed, k):
+    rng = np.random.default_rng(seed)
+    v = int(rng.integers(2, 7))
+    w = rng.integers(0, 6, size=(2, v)).astype(float)
+    w[:, :2] += 1.0
+    p, q = w[0] / w[0].sum(), w[1] / w[1].sum()
+    t = bucketed_table(p, q, k)
+    assert_table(t, p, q, k, "iid")
+    pe = [F(float(a)) / F(float(w[0].sum())) for a in w[0]]
+    qe = [F(float(a)) / F(float(w[1].sum())) for a in w[1]]
+    exact = _exact.table(pe, qe, k, _exact.IID)
+    np.testing.assert_allclose(t.x, [float(a) for a in exact.x], rtol=0, atol=1e-13)
+    assert abs(t.alpha - float(exact.alpha)) <= 1e-13
+
+
+def test_the_cut_inside_a_bucket_is_found_by_the_exact_scan():
+    """k = 2 puts the cut where the ratio passes 2 q(T). Blocks of q mass 0.52 / 0.001 / 0.01
+    / rest with ratios 0.2 / 1.01 / 1.07 / ~2: 2 q(T) is 1.04 at the second block, so the
+    cut falls between the ratios 1.01 and 1.07, which share a bucket (an eighth of a
+    binade): only the exact scan of that bucket can place it."""
+    rng = np.random.default_rng(5)
+    sizes = (100, 20, 40, 100)
+    mass = (0.52, 0.001, 0.01, 0.469)
+    ratio = (0.2, 1.01, 1.07, None)
+    q = np.concatenate([m * rng.dirichlet(np.ones(s)) for s, m in zip(sizes, mass, strict=True)])
+    r = np.concatenate([np.full(s, v if v else 0.0) for s, v in zip(sizes, ratio, strict=True)])
+    p = q * r
+    p[-100:] = q[-100:] * (1.0 - p.sum()) / mass[-1]
+    a, _ = assert_same_table(p, q, 2)
+    order, _ = _order.ratio_order(p, q)
+    keys = _order.ratio_keys(p, q) >> np.uint64(_buckets.SHIFT)
+    assert a.cut == 120 and keys[order[119]] == keys[order[120]]
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("seed", [0, 11])
+def test_full_vocabulary_builds_use_buckets_and_agree(k, seed):
+    p, q = llm_like(151936, seed=seed)
+    assert _buckets.MIN_VOCAB <= p.shape[0]  # the default build is the bucketed one
+    a = full_sort_table(p, q, k)
+    b = _build.build(p, q, float(p.sum()), float(q.sum()), k, _build.IID)
+    assert abs(a.alpha - b.alpha) <= 1e-13
+    np.testing.assert_allclose(b.x, a.x, rtol=0, atol=1e-13)
+    if a.alpha < 1.0 - 1e-12:
+        assert b.cut == a.cut and b.first.shape == a.first.shape
+    assert_table(b, p, q, k, "iid")
+
+
+def test_bucketed_tables_share_no_memory_with_the_workspace():
+    p1, q1 = llm_like(20000, seed=1)
+    p2, q2 = llm_like(20000, seed=2)
+    first = _build.build(p1, q1, 1.0, 1.0, 2, _build.IID)
+    kept = {n: v.copy() for n, v in vars(first).items() if isinstance(v, np.ndarray)}
+    _build.build(p2, q2, 1.0, 1.0, 2, _build.IID)
+    ws = _work.get(20000)
+    for name, v in kept.items():
+        arr = getattr(first, name)
+        assert np.array_equal(arr, v), name
+        for scratch in ws.arrays():
+            assert not np.shares_memory(arr, scratch), name
+
+
+def test_verifier_output_is_the_same_through_either_build():
+    """Same uniforms, same drafts: the verdicts of the two builds agree token for token
+    (their tables differ only by rounding)."""
+    rng = np.random.default_rng(7)
+    p, q = llm_like(20000, seed=3)
+    drafts = iid.draft(q, 2, rng=rng, size=4000)
+    u = rng.random((4000, 3))
+    with bucketed(10**9):  # no vocabulary is bucketed: the full sort
+        want = iid.verify(p, q, drafts, uniforms=u)
+    got = iid.verify(p, q, drafts, uniforms=u)
+    np.testing.assert_array_equal(got.token, want.token)
+    np.testing.assert_array_equal(got.index, want.index)

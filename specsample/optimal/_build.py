@@ -346,15 +346,85 @@ def build_iid(p, q, sp, sq, k, order, n, fw, pw, iw, fo, io):
 
 
 @numba.njit(cache=True)
-def _half_order(seq, key, out, vals):
-    """``seq`` sorted by ``key[seq]`` ascending, ties kept in ``seq`` order (stable), into
-    ``out`` (``vals``: scratch of the same length)."""
+def _pack_half(seq, key, bits, packed):
+    """``(bits of key[seq[i]], low `bits` bits cleared) | i`` for every position ``i`` of
+    ``seq`` into ``packed``: sorting these sorts ``seq`` by key (non-negative floats order
+    like their bit patterns), equal truncated keys by position."""
+    low = np.uint64((1 << bits) - 1)
+    high = ~low
+    kb = key.view(np.uint64)
     for i in range(seq.shape[0]):
-        vals[i] = key[seq[i]]
-    perm = np.argsort(vals, kind="mergesort")
-    for i in range(seq.shape[0]):
-        out[i] = seq[perm[i]]
+        packed[i] = (kb[seq[i]] & high) | np.uint64(i)
+
+
+@numba.njit(cache=True)
+def _unpack_half(packed, bits, seq, key, out, vals):
+    """``seq`` in the order of the sorted ``packed`` into ``out``, each run of equal
+    truncated keys re-sorted stably by the full key (``vals``: scratch). The result is
+    ``seq`` sorted by ``key[seq]`` ascending, ties kept in ``seq`` order."""
+    low = np.uint64((1 << bits) - 1)
+    sh = np.uint64(bits)
+    m = packed.shape[0]
+    for i in range(m):
+        out[i] = seq[np.int64(packed[i] & low)]
+    start = 0
+    while start < m:
+        head = packed[start] >> sh
+        end = start + 1
+        while end < m and (packed[end] >> sh) == head:
+            end += 1
+        if end - start > 1:
+            _sort_run_low(out[start:end], key, low, vals[start:end])
+        start = end
     return out
+
+
+@numba.njit(cache=True)
+def _sort_run_low(run, key, low, scratch):
+    """Stable sort of ``run`` (tokens whose keys agree above the ``low`` bits) by those low
+    bits of ``key[token]``: insertion sort for short runs, else least-significant-digit
+    radix passes of 9 bits (stable counting sorts; ``scratch``: a float row of the run's
+    length, reused for the bits)."""
+    m = run.shape[0]
+    kb = key.view(np.uint64)
+    if m <= 32:
+        for i in range(1, m):
+            t = run[i]
+            kt = kb[t] & low
+            j = i - 1
+            while j >= 0 and (kb[run[j]] & low) > kt:
+                run[j + 1] = run[j]
+                j -= 1
+            run[j + 1] = t
+        return
+    bits = scratch.view(np.uint64)
+    src = run.copy()
+    counts = np.empty(513, np.int64)
+    shift = np.uint64(0)
+    while (low >> shift) > np.uint64(0):
+        for i in range(m):
+            bits[i] = (kb[src[i]] & low) >> shift
+        counts[:] = 0
+        for i in range(m):
+            counts[np.int64(bits[i] & np.uint64(511)) + 1] += 1
+        for d in range(512):
+            counts[d + 1] += counts[d]
+        for i in range(m):
+            d = np.int64(bits[i] & np.uint64(511))
+            run[counts[d]] = src[i]
+            counts[d] += 1
+        src[:] = run
+        shift += np.uint64(9)
+
+
+def _half_order(seq, key, out, vals, packed):
+    """``seq`` sorted by ``key[seq]`` ascending, ties kept in ``seq`` order (stable), into
+    ``out`` (``vals``, ``packed``: scratch of the same length). numpy sorts packed keys
+    (numba's own sort is several times slower on unsorted input)."""
+    bits = _order.id_bits(max(seq.shape[0], 1))
+    _pack_half(seq, key, bits, packed)
+    packed.sort()
+    return _unpack_half(packed, bits, seq, key, out, vals)
 
 
 @numba.njit(cache=True)
@@ -406,14 +476,11 @@ def _sweep_in_order(seq, lo, hi, target, mass, k, th, kc, kt, start, length, fir
 
 
 @numba.njit(cache=True)
-def build_wor(p, q, sp, sq, order, n, fw, pw, iw, fo, io):
-    """Table of the two-draft without-replacement verifier; when its certificate fails
-    (``ok`` false) no pieces are built and the caller falls back to the i.i.d. table.
-    Scratch and output as for :func:`build_iid`, with two more rows of ``fo``: ``theta``
-    and ``om``; the owner of token ``order[i]`` is ``i``.
-
-    Returns ``(ok, worst_slack, tolerance, np_, owners, res_last, js, A, alpha)``.
-    """
+def _wor_step_a(p, q, sp, sq, order, n, fw, fo, io):
+    """Step A of the two-draft without-replacement table and the sweep's inputs: ``x``,
+    ``qh``, ``theta``, ``om``, ``group`` (token-indexed, into ``fo``, ``io``), and into the
+    workspace rows ``th``, ``kap``, ``kc``, ``kt``, the atom targets ``target`` and their
+    means ``key``. Returns ``(js, A, c, alpha)``."""
     vocab = p.shape[0]
     ip = 1.0 / sp
     ps = fw[_PS, :n]
@@ -458,10 +525,21 @@ def build_wor(p, q, sp, sq, order, n, fw, pw, iw, fo, io):
         t = order[i]
         target[t] = x[t] + kap[i] * (1.0 - th[i])
         key[t] = target[t] / qs[i]
-    seqs = iw[_I_HALF, :n]
-    vals = fw[_TGT, :n]
-    seq_t = _half_order(order[:js], key, seqs[:js], vals[:js])
-    seq_u = _half_order(order[js:n], key, seqs[js:], vals[js:])
+    return js, A, c, alpha
+
+
+@numba.njit(cache=True)
+def _wor_step_b(p, sp, seq_t, seq_u, n, js, A, c, fw, pw, iw, fo, io):
+    """Certificate and sweep of the without-replacement table (the halves ``seq_t``,
+    ``seq_u`` in ascending ``key``), then the residual and piece sums.
+    Returns ``(ok, worst_slack, tolerance, np_, res_last)``."""
+    vocab = p.shape[0]
+    th = fw[_TH, :n]
+    kc = fw[_KC, :n + 1]
+    kt = fw[_KT, :n + 1]
+    target = fw[_TARGET, :vocab]
+    qh = fo[_O_QH]
+    group = io[_O_GROUP]
     top = _sweep.pw_value(A + c, th, kc, kt)
     tol = CERT_TOL_ULPS * _EPS * (n + 1) * max(1.0, top)
     worst = min(_certify(seq_t, 0.0, target, qh, th, kc, kt),
@@ -483,8 +561,30 @@ def build_wor(p, q, sp, sq, order, n, fw, pw, iw, fo, io):
                               count, np.int64(0), hole_a, hole_b, group, fw, iw)
         np_ = _sweep_in_order(seq_u, A, A + c, target, qh, two, th, kc, kt, start, length, first,
                               count, np_, hole_a, hole_b, group, fw, iw)
-    res_last = _residual(p, ip, x, fo[_O_RES_CUM])
+    res_last = _residual(p, 1.0 / sp, fo[_O_X], fo[_O_RES_CUM])
     _piece_sums(first, count, length, cum, fo[_O_TOKLEN, :n])
+    return ok, worst, tol, np_, res_last
+
+
+def build_wor(p, q, sp, sq, order, n, ws, fo, io):
+    """Table of the two-draft without-replacement verifier; when its certificate fails
+    (``ok`` false) no pieces are built and the caller falls back to the i.i.d. table.
+    Scratch from the workspace ``ws`` (the ratio order ``order`` may live in its first int
+    row); output as for :func:`build_iid`, with two more rows of ``fo``: ``theta`` and
+    ``om``; the owner of token ``order[i]`` is ``i``.
+
+    Returns ``(ok, worst_slack, tolerance, np_, owners, res_last, js, A, alpha)``.
+    """
+    fw, iw = ws.f, ws.i
+    js, A, c, alpha = _wor_step_a(p, q, sp, sq, order, n, fw, fo, io)
+    key = fw[_KEY, :p.shape[0]]
+    seqs = iw[_I_HALF, :n]
+    vals = fw[_TGT, :n]
+    packed = ws.u[0, :n]  # the ratio keys are not needed once the order is known
+    seq_t = _half_order(order[:js], key, seqs[:js], vals[:js], packed[:js])
+    seq_u = _half_order(order[js:n], key, seqs[js:], vals[js:], packed[js:])
+    ok, worst, tol, np_, res_last = _wor_step_b(p, sp, seq_t, seq_u, n, js, A, c, fw, ws.pieces,
+                                                iw, fo, io)
     return ok, worst, tol, np_, n, res_last, js, A, alpha
 
 
@@ -640,7 +740,7 @@ def build(p: np.ndarray, q: np.ndarray, sp: float, sq: float, k: int, law: int) 
         return _fallback(p, q, sp, sq, order, n, ws, -np.inf, 0.0, "ill-conditioned")
     fo, io = _work.table_memory(*_WOR_ROWS, p.shape[0])
     swept, worst, tol, np_, owners, res_last, js, A, alpha = build_wor(
-        p, q, sp, sq, order, n, ws.f, ws.pieces, ws.i, fo, io)
+        p, q, sp, sq, order, n, ws, fo, io)
     if not (swept and certified(worst, tol)):
         return _fallback(p, q, sp, sq, order, n, ws, worst, tol, "convex order")
     start, length, cum = _pieces(ws, np_)

@@ -240,3 +240,21 @@ def test_workspace_has_a_row_for_every_scratch_array_the_builds_name():
                 _build._GMASS, _build._GTARGET, _build._HOLE_A, _build._HOLE_B, _build._OM,
                 _build._TH, _build._KAP, _build._KC, _build._KT, _build._TARGET, _build._KEY,
                 _build._TGT, _build._MAS}) == _work.F_ROWS
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_half_order_is_the_stable_sort_by_key(seed):
+    """The without-replacement halves are ordered by packed keys plus a re-sort of runs that
+    agree above the truncated bits (insertion sort for short runs, radix passes for long
+    ones): it must be exactly numpy's stable argsort by the float key."""
+    rng = np.random.default_rng(seed)
+    v = 5000
+    key = np.empty(v)
+    key[:2000] = 0.37 * (1.0 + rng.integers(0, 2**12, 2000) * 2.0**-52)  # one long run
+    key[2000:2100] = 1.5 * (1.0 + rng.integers(0, 8, 100) * 2.0**-52)  # short runs, ties
+    key[2100:] = rng.random(v - 2100) ** 4  # spread
+    key[rng.integers(0, v, 50)] = 0.0
+    seq = rng.permutation(v)[: v - 300]
+    out = _build._half_order(seq, key, np.empty(seq.size, np.int64), np.empty(seq.size),
+                             np.empty(seq.size, np.uint64))
+    np.testing.assert_array_equal(out, seq[np.argsort(key[seq], kind="stable")])

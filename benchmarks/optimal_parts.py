@@ -2,8 +2,12 @@
 
 On one LLM-like pair (``_pairs.py``), median milliseconds of: the exact ratio order and its
 parts (keys, packing, numpy's sort, exact re-sorting of equal-key runs), then the whole
-table build (``_build.build``: the order included) for i.i.d. drafts at several k and for
-two drafts without replacement. It calls only functions that older versions of
+table build (``_build.build``) for i.i.d. drafts at several k and for two drafts without
+replacement. Without-replacement tables and the i.i.d. tables of older versions start from
+the full ratio order; i.i.d. tables (k >= 2) of versions with
+``specsample.optimal._buckets`` order only some ratio buckets, and for those the script
+also prints how many tokens that was and the build from the full order (``_iid_table``, the
+baseline in this process). The rest calls only functions that older versions of
 ``specsample.optimal`` have too, so it can time them: copy it into a checkout of an earlier
 commit and run it there with ``PYTHONPATH`` set to that checkout (otherwise it imports the
 installed ``specsample``).
@@ -36,6 +40,15 @@ def _ms(repeats: int, fn, *args) -> float:
     return 1e3 * float(np.median(times))
 
 
+def _full_sort_build(p, q, k):
+    """The i.i.d. table from the full ratio order (the build before ratio buckets)."""
+    from specsample.optimal import _work  # here: older versions have no workspace
+
+    ws = _work.get(p.shape[0])
+    order, n = _order.ratio_order(p, q, ws)
+    return _build._iid_table(p, q, 1.0, 1.0, k, order, n, ws)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pair", type=int, default=0, help="which LLM-like pair (seeded)")
@@ -53,9 +66,18 @@ def main() -> None:
     print(f"ratio order        {_ms(r, _order.ratio_order, p, q):7.2f}   keys {_ms(r, _order.ratio_keys, p, q):.2f}, "
           f"pack {_ms(r, _order.pack, keys, bits):.2f}, sort {_ms(r, np.sort, packed):.2f}, "
           f"exact runs {_ms(r, _order.fix_runs, ordered, bits, p, q, keys):.2f}")
+    try:
+        from specsample.optimal import _buckets as buckets
+    except ImportError:  # a version from before ratio buckets
+        buckets = None
     for k in (int(v) for v in args.ks.split(",")):
-        print(f"build_iid k={k:<2}     {_ms(r, _build.build, p, q, 1.0, 1.0, k, _build.IID):7.2f}   "
-              "(whole table, the order included)")
+        whole = _ms(r, _build.build, p, q, 1.0, 1.0, k, _build.IID)
+        if buckets is None or k < 2 or p.shape[0] < buckets.MIN_VOCAB:
+            print(f"build_iid k={k:<2}     {whole:7.2f}   (whole table, the order included)")
+            continue
+        full = _ms(r, _full_sort_build, p, q, k)
+        print(f"build_iid k={k:<2}     {whole:7.2f}   (whole table; {buckets.ordered_tokens(p, q, k)} "
+              f"tokens ordered; from the full order {full:.2f}, ratio {full / whole:.1f}x)")
     print(f"build_wor          {_ms(r, _build.build, p, q, 1.0, 1.0, 2, _build.WOR):7.2f}   "
           "(whole table, the order included)")
 

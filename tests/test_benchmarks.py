@@ -66,3 +66,4 @@ def test_gpu_decode_benchmark_on_cpu(tmp_path):
 def test_optimal_parts_benchmark():
     out = run("optimal_parts.py", "--repeats", "1", "--ks", "2")
     assert "ratio order" in out and "build_wor" in out
+    assert "tokens ordered; from the full order" in out  # the bucketed build and its baseline

@@ -449,16 +449,14 @@ def _exact_order(p, q, keys, ws, vocab, bits, b_lo, b_hi):
     return order
 
 
-def build_iid(p, q, sp, sq, k, ws, fo, io):
-    """The i.i.d. table (``k >= 2``) of one checked row pair, ordering only the buckets
-    that matter (see the module). Same contract and return value as
-    :func:`specsample.optimal._build.build_iid`, scratch from the workspace ``ws``."""
+def _plan(p, q, sp, sq, k, ws):
+    """Steps 1-4 of the module up to the exactly ordered slice: returns ``(bmin, bmax, j,
+    s_lo, s_hi, order)`` (``order``: the slice's tokens, a workspace row)."""
     vocab = p.shape[0]
     bits = _order.id_bits(vocab)
     ip, iq = 1.0 / sp, 1.0 / sq
     keys = ws.u[0, :vocab]
     cnt, bp, bq = ws.bc, ws.b[0], ws.b[1]
-    k = np.int64(k)
     bmin, bmax = histogram(p, q, ip, iq, keys, cnt, bp, bq)
     best, j_best, cand_lo, cand_hi = cut_buckets(cnt, bp, bq, bmin, bmax, k, CUT_TOL)
     j = j_best
@@ -471,5 +469,23 @@ def build_iid(p, q, sp, sq, k, ws, fo, io):
     x_u = B._one_minus_pow(c, k)
     s_lo, s_hi = water_buckets(cnt, bp, bq, bmin, bmax, k, j, p_t, x_t, x_u)
     order = _exact_order(p, q, keys, ws, vocab, bits, s_lo, s_hi)
-    return finish(p, q, ip, iq, k, keys, order, cnt, bp, bq, bmin, bmax, j, s_lo, s_hi,
-                  B.GROUP_RTOL, ws.f, ws.pieces, ws.i, fo, io)
+    return bmin, bmax, j, s_lo, s_hi, order
+
+
+def build_iid(p, q, sp, sq, k, ws, fo, io):
+    """The i.i.d. table (``k >= 2``) of one checked row pair, ordering only the buckets
+    that matter (see the module). Same contract and return value as
+    :func:`specsample.optimal._build.build_iid`, scratch from the workspace ``ws``."""
+    k = np.int64(k)
+    bmin, bmax, j, s_lo, s_hi, order = _plan(p, q, sp, sq, k, ws)
+    return finish(p, q, 1.0 / sp, 1.0 / sq, k, ws.u[0, :p.shape[0]], order, ws.bc, ws.b[0],
+                  ws.b[1], bmin, bmax, j, s_lo, s_hi, B.GROUP_RTOL, ws.f, ws.pieces, ws.i, fo,
+                  io)
+
+
+def ordered_tokens(p, q, k: int) -> int:
+    """How many tokens the bucketed build of ``(p, q)`` (float64 rows, row sums used as
+    given) orders exactly: a measure of its work, for benchmarks."""
+    ws = _work.get(p.shape[0])
+    *_, order = _plan(p, q, float(p.sum()), float(q.sum()), np.int64(k), ws)
+    return int(order.shape[0])

@@ -29,6 +29,14 @@ Two families of ``I`` (argument ``mode``):
 All arithmetic is float64 in a fixed order, so the pieces are a deterministic function of
 the inputs. Rounding is absorbed by the last token of each region, which takes exactly the
 free space that is left, so the pieces always tile the region.
+
+Float resolution: a token whose mass is below half an ulp of where it lands (about 5.5e-17
+near 1) cannot get an interval of positive float length; it gets a zero-length piece, so its
+draws all sit at one point, and its selection probability is off its target by at most the
+larger of its target and ``k`` times its mass. Real next-token laws have thousands of such
+tokens: on 31 full-vocabulary Qwen2.5-Coder pairs (k = 2, 3, 4) their targets add up to at
+most 1.2e-13, which bounds what they move the selection law in total variation
+(``tests/optimal/test_opt_tables.py`` checks the bound on a pair with many of them).
 """
 
 from __future__ import annotations

@@ -13,6 +13,13 @@ commit and run it there with ``PYTHONPATH`` set to that checkout (otherwise it i
 installed ``specsample``).
 
     python benchmarks/optimal_parts.py [--pair N] [--repeats R] [--ks 2,4,8]
+
+``--raw FILE`` times the i.i.d. builds on real pairs instead: the full-vocabulary rows
+(``full_p``, ``full_q``) that ``scripts/make_dataset.py`` saves with ``--raw`` (31 rows of
+Qwen2.5-Coder 1.5B / 0.5B at T = 0.6 and 1.0 by default): per k, the bucketed build and the
+build from the full order (medians over the rows of each row's best of R), how many tokens
+the bucketed build ordered, and the target mass of tokens too light for a float interval
+of positive length (``specsample/optimal/_sweep.py``, "Float resolution").
 """
 
 from __future__ import annotations
@@ -49,12 +56,55 @@ def _full_sort_build(p, q, k):
     return _build._iid_table(p, q, 1.0, 1.0, k, order, n, ws)
 
 
+def _best_ms(repeats: int, fn, *args) -> float:
+    fn(*args)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - t0)
+    return 1e3 * min(times)
+
+
+def real_pairs(path: Path, repeats: int, ks) -> None:
+    """The i.i.d. builds on the full-vocabulary real rows of a raw file (see the module)."""
+    from specsample.optimal import _buckets
+
+    raw = np.load(path)
+    rows_p, rows_q = raw["full_p"], raw["full_q"]
+    print(f"{rows_p.shape[0]} real pairs from {path}, V = {rows_p.shape[1]}; per row the best of "
+          f"{repeats} (ms), then the median over rows")
+    print(f"{'k':>2} {'bucketed':>9} {'max':>7} {'full order':>11} {'ratio':>6} {'ordered':>8} "
+          f"{'max':>7} {'x mass below resolution':>24}")
+    for k in ks:
+        fast, full, ordered, tiny = [], [], [], []
+        for fp, fq in zip(rows_p, rows_q, strict=True):
+            p, q = np.ascontiguousarray(fp), np.ascontiguousarray(fq)
+            sp, sq = float(p.sum()), float(q.sum())
+            fast.append(_best_ms(repeats, _build.build, p, q, sp, sq, k, _build.IID))
+            full.append(_best_ms(repeats, _full_sort_build, p / sp, q / sq, k))
+            ordered.append(_buckets.ordered_tokens(p, q, k))
+            t = _build.build(p, q, sp, sq, k, _build.IID)
+            light = (t.qh > 0) & (t.toklen[np.maximum(t.group, 0)] == 0)
+            tiny.append(float(t.x[light].sum()))
+        fast, full = np.array(fast), np.array(full)
+        print(f"{k:>2} {np.median(fast):9.2f} {fast.max():7.2f} {np.median(full):11.2f} "
+              f"{np.median(full / fast):5.1f}x {np.median(ordered):8.0f} {max(ordered):7d} "
+              f"{'max ' + format(max(tiny), '.2g'):>24}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pair", type=int, default=0, help="which LLM-like pair (seeded)")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--ks", default="2,4,8", help="k of the i.i.d. builds")
+    parser.add_argument("--raw", type=Path, default=None,
+                        help="time real full-vocabulary pairs from this raw file of "
+                             "scripts/make_dataset.py instead (see the module)")
     args = parser.parse_args()
+    if args.raw is not None:
+        real_pairs(args.raw, args.repeats, [int(v) for v in args.ks.split(",")])
+        return
     p, q = llm_like_pairs(args.pair + 1, 151936, seed=0)
     p, q = np.ascontiguousarray(p[args.pair]), np.ascontiguousarray(q[args.pair])
     r = args.repeats

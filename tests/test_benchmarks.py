@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,3 +68,14 @@ def test_optimal_parts_benchmark():
     out = run("optimal_parts.py", "--repeats", "1", "--ks", "2")
     assert "ratio order" in out and "build_wor" in out
     assert "tokens ordered; from the full order" in out  # the bucketed build and its baseline
+
+
+def test_optimal_parts_on_raw_real_pairs(tmp_path):
+    """``--raw``: the file layout of scripts/make_dataset.py's raw arrays (two rows here)."""
+    rng = np.random.default_rng(0)
+    rows = rng.dirichlet(np.full(20000, 0.05), size=4)
+    raw = tmp_path / "raw.npz"
+    np.savez(raw, full_p=rows[:2], full_q=rows[2:])
+    out = run("optimal_parts.py", "--raw", str(raw), "--repeats", "1", "--ks", "2,3")
+    assert "2 real pairs" in out and "x mass below resolution" in out
+    assert len([line for line in out.splitlines() if line.split()[:1] in (["2"], ["3"])]) == 2

@@ -242,11 +242,6 @@ def water_buckets(cnt, bp, bq, bmin, bmax, k, j, p_t, x_t, x_u):
 
 
 @numba.njit(cache=True)
-def _join(mean, gmean, tol):
-    return abs(mean - gmean) <= tol * gmean
-
-
-@numba.njit(cache=True)
 def finish(p, q, ip, iq, k, keys, order, cnt, bp, bq, bmin, bmax, j, s_lo, s_hi, tol,
            fw, pw, iw, fo, io):
     """The table, from the exactly ordered tokens ``order`` of buckets ``s_lo..s_hi`` and the
@@ -322,36 +317,21 @@ def finish(p, q, ip, iq, k, keys, order, cnt, bp, bq, bmin, bmax, j, s_lo, s_hi,
         gmass[0] = q0
         gtarget[0] = s_t * q0
         ng = 1
-    for i in range(ic):
-        xs[i] = max(ps[i], s_t * qs[i])
-        mean = xs[i] / qs[i]
-        if ng == 0 or not _join(mean, gmean, tol):
-            gmean = mean
-            gmass[ng] = 0.0
-            gtarget[ng] = 0.0
-            ng += 1
+    n_t = ng  # groups of T so far (the slice may hold none of T)
+    for i in range(m):
+        if i < ic:
+            xs[i] = max(ps[i], s_t * qs[i])
+            fresh = ng == 0
+        else:
+            xs[i] = min(ps[i], s_u * qs[i])
+            fresh = i == ic
+        ng, gmean = B.group_step(xs[i] / qs[i], qs[i], xs[i], fresh, gmean, ng, gmass, gtarget,
+                                 tol)
         gs[i] = ng - 1
-        gmass[ng - 1] += qs[i]
-        gtarget[ng - 1] += xs[i]
-    n_t = ng
-    for i in range(ic, m):
-        xs[i] = min(ps[i], s_u * qs[i])
-        mean = xs[i] / qs[i]
-        if i == ic or not _join(mean, gmean, tol):
-            gmean = mean
-            gmass[ng] = 0.0
-            gtarget[ng] = 0.0
-            ng += 1
-        gs[i] = ng - 1
-        gmass[ng - 1] += qs[i]
-        gtarget[ng - 1] += xs[i]
+        if i == ic - 1:
+            n_t = ng
     if after > 0:
-        if ng == n_t or not _join(s_u, gmean, tol):
-            gmass[ng] = 0.0
-            gtarget[ng] = 0.0
-            ng += 1
-        gmass[ng - 1] += qa
-        gtarget[ng - 1] += s_u * qa
+        ng, gmean = B.group_step(s_u, qa, s_u * qa, ng == n_t, gmean, ng, gmass, gtarget, tol)
     g_last = ng - 1
     # token-indexed rows (the slice's first), and the residual's prefix sums in the same pass
     x = fo[B._O_X]

@@ -248,18 +248,27 @@ def _groups(order, js, n, x, qh, tol, group, gmass, gtarget):
         gmean = 0.0
         for i in range(lo, hi):
             t = order[i]
-            mean = x[t] / qh[t]
-            if i == lo or not abs(mean - gmean) <= tol * gmean:
-                gmean = mean
-                gmass[ng] = 0.0
-                gtarget[ng] = 0.0
-                ng += 1
+            ng, gmean = group_step(x[t] / qh[t], qh[t], x[t], i == lo, gmean, ng, gmass, gtarget,
+                                   tol)
             group[t] = ng - 1
-            gmass[ng - 1] += qh[t]
-            gtarget[ng - 1] += x[t]
         if part == 0:
             n_t = ng
     return ng, n_t
+
+
+@numba.njit(cache=True, inline="always")
+def group_step(mean, mass, target, fresh, gmean, ng, gmass, gtarget, tol):
+    """Add the next token (in ratio order) to the current group, or open a new one if
+    ``fresh`` or its mean is not within relative ``tol`` of the group's first mean
+    ``gmean``. Returns ``(ng, gmean)``; the token's group is ``ng - 1``."""
+    if fresh or not abs(mean - gmean) <= tol * gmean:
+        gmean = mean
+        gmass[ng] = 0.0
+        gtarget[ng] = 0.0
+        ng += 1
+    gmass[ng - 1] += mass
+    gtarget[ng - 1] += target
+    return ng, gmean
 
 
 @numba.njit(cache=True)

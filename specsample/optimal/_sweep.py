@@ -273,10 +273,12 @@ def _pw_window(R, m, X, top, th, kc, kt, hint=0):
 
 
 @numba.njit(cache=True)
-def _pw_straddle(E, Z, b, t, th, kc, kt, hint=0):
-    """``a`` in ``[0, t]`` with ``[I(Z) - I(Z - a)] - [I(b) - I(b - a)] = E`` (``Z > b``)."""
+def _pw_straddle(E, Z, b, t, th, kc, kt, hint=0, hint_b=-1):
+    """``a`` in ``[0, t]`` with ``[I(Z) - I(Z - a)] - [I(b) - I(b - a)] = E`` (``Z > b``).
+    ``hint``, ``hint_b``: guesses of ``#{theta < Z}``, ``#{theta < b}`` (``-1``: search
+    from ``Z``'s count); any values give the same result."""
     jz = _search_near(th, Z, hint, False)
-    jb = _search_near(th, b, jz, False)
+    jb = _search_near(th, b, jz if hint_b < 0 else hint_b, False)
     iz = jz
     ib = jb
     a0 = 0.0
@@ -317,10 +319,10 @@ def _window(R, m, X, top, mode, k, th, kc, kt, hint):
 
 
 @numba.njit(cache=True, inline="always")
-def _straddle(E, Z, b, t, mode, k, th, kc, kt, hint):
+def _straddle(E, Z, b, t, mode, k, th, kc, kt, hint, hint_b):
     if mode == POLY:
         return _poly_straddle(E, Z, b, t, k)
-    return _pw_straddle(E, Z, b, t, th, kc, kt, hint)
+    return _pw_straddle(E, Z, b, t, th, kc, kt, hint, hint_b)
 
 
 # ---------------------------------------------------------------- the sweep
@@ -358,6 +360,11 @@ def sweep(seq, lo, hi, target, mass, mode, k, th, kc, kt,
     R = lo
     nh = 0
     jr = np.int64(0)  # PIECEWISE: #{theta < R}, a search hint (R only grows)
+    # PIECEWISE: #{theta < cb} for the end cb of the hole last straddled. The top hole can
+    # lie far below R (tens of thousands of breakpoints on LLM pairs), and many tokens in a
+    # row straddle it: searching near its end, not near R, saves a long search for each.
+    cb = -1.0
+    jb = np.int64(0)
     for idx in range(nt):
         if mode != POLY:
             jr = _search_near(th, R, jr, False)
@@ -390,8 +397,11 @@ def sweep(seq, lo, hi, target, mass, mode, k, th, kc, kt,
                 b_h = hole_b[nh - 1]
                 t = min(b_h - a_h, f)
                 Z = R + f
+                if mode != POLY and b_h != cb:
+                    jb = _search_near(th, b_h, jb, False)
+                    cb = b_h
                 after = (excess - _diff(Z - t, t, mode, k, th, kc, kt, jr)
-                         + _diff(b_h - t, t, mode, k, th, kc, kt, jr))
+                         + _diff(b_h - t, t, mode, k, th, kc, kt, jb))
                 if after > 0.0:  # still too heavy: take all of t from this hole
                     excess = after
                     f -= t
@@ -402,7 +412,7 @@ def sweep(seq, lo, hi, target, mass, mode, k, th, kc, kt,
                         np_ = _piece(b_h - t, b_h, start, length, np_)
                         hole_b[nh - 1] = b_h - t
                 else:
-                    a = _straddle(excess, Z, b_h, t, mode, k, th, kc, kt, jr)
+                    a = _straddle(excess, Z, b_h, t, mode, k, th, kc, kt, jr, jb)
                     if a > 0.0:
                         np_ = _piece(b_h - a, b_h, start, length, np_)
                     if a >= b_h - a_h:

@@ -89,7 +89,10 @@ def poly_diff(a, h, k):
     """``(a + h)^k - a^k = sum_{i=1..k} C(k, i) a^(k-i) h^i`` (no cancellation for small h).
 
     Horner in ``h``; ``a^(k-i)`` is carried from one term to the next, which multiplies
-    exactly as ``_ipow`` would (``1 * a * a ...``)."""
+    exactly as ``_ipow`` would (``1 * a * a ...``). For ``k = 2`` the same two roundings,
+    written out: ``(h + 2a) h``."""
+    if k == 2:
+        return (h + 2.0 * a) * h
     total = 0.0
     power = 1.0  # a^(k - i), i from k down
     for i in range(k, 0, -1):
@@ -355,7 +358,32 @@ def sweep(seq, lo, hi, target, mass, mode, k, th, kc, kt,
     ``target[y]`` and ``mass[y]`` are indexed by token id. Pieces are appended to ``start``
     and ``length`` from index ``np_``; token ``y`` gets ``first[y]`` and ``count[y]``.
     ``hole_a``, ``hole_b`` are work buffers (length >= len(seq)). Returns the new ``np_``.
+
+    The work is :func:`_sweep_impl`, compiled once per mode (and for ``k = 2`` and ``3``
+    once per k) so that each version carries only its own solvers: one version for all
+    modes ran 2.5-5x slower (``POLY``, ``k = 2``, 59,200 groups: 3.9 ms against 1.1 ms).
     """
+    if mode == POLY:
+        if k == 2:
+            return _sweep_impl(seq, lo, hi, target, mass, POLY, 2, k, th, kc, kt, start, length,
+                               first, count, np_, hole_a, hole_b)
+        if k == 3:
+            return _sweep_impl(seq, lo, hi, target, mass, POLY, 3, k, th, kc, kt, start, length,
+                               first, count, np_, hole_a, hole_b)
+        return _sweep_impl(seq, lo, hi, target, mass, POLY, 0, k, th, kc, kt, start, length,
+                           first, count, np_, hole_a, hole_b)
+    return _sweep_impl(seq, lo, hi, target, mass, PIECEWISE, 0, k, th, kc, kt, start, length,
+                       first, count, np_, hole_a, hole_b)
+
+
+@numba.njit(cache=True)
+def _sweep_impl(seq, lo, hi, target, mass, mode, k_fixed, k_any, th, kc, kt,
+                start, length, first, count, np_, hole_a, hole_b):
+    """:func:`sweep` with ``mode`` and ``k_fixed`` compile-time constants (``k_fixed = 0``:
+    take ``k_any``)."""
+    numba.literally(mode)
+    numba.literally(k_fixed)
+    k = k_any if k_fixed == 0 else k_fixed
     nt = seq.shape[0]
     R = lo
     nh = 0

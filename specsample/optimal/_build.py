@@ -17,7 +17,9 @@ its proofs: ``THEORY.md`` section 7, ``proofs/opt_iid.md``, ``proofs/opt_wor.md`
 
 Inputs are normalised by reciprocal row sums (``p_hat = p * (1 / sum p)``) like every other
 kernel of the library; the ratio order comes from the raw inputs
-(:mod:`specsample.optimal._order`).
+(:mod:`specsample.optimal._order`). Large i.i.d. tables skip most of the order:
+:mod:`specsample.optimal._buckets` computes the same table from the ratio buckets that
+matter (``proofs/opt_iid.md``, claims B1-B3).
 """
 
 from __future__ import annotations
@@ -733,8 +735,10 @@ def well_conditioned(q: np.ndarray, sq: float) -> bool:
 def build(p: np.ndarray, q: np.ndarray, sp: float, sq: float, k: int, law: int) -> Table:
     """The table of one checked row pair (float64 C-contiguous ``p``, ``q``; row sums).
 
-    Scratch comes from the calling thread's workspace (:mod:`specsample.optimal._work`);
-    the table's arrays are all fresh."""
+    i.i.d. tables with ``k >= 2`` at ``V >= _buckets.MIN_VOCAB`` order only the ratio
+    buckets that matter (:mod:`specsample.optimal._buckets`); the others start from the full
+    ratio order. Scratch comes from the calling thread's workspace
+    (:mod:`specsample.optimal._work`); the table's arrays are all fresh."""
     from specsample.optimal import _buckets  # here: _buckets imports this module
 
     ws = _work.get(p.shape[0])

@@ -517,23 +517,21 @@ def _wor_step_a(p, q, sp, sq, order, n, fw, fo, io):
     om[:] = 1.0
     group = io[_O_GROUP]
     group[:] = -1
-    for i in range(n):
-        th[i] = cq[i] + 0.5 * qs[i]
-        kap[i] = qs[i] * qs[i] / om_s[i]
-        theta[order[i]] = th[i]
-        om[order[i]] = om_s[i]
-        group[order[i]] = i
     kc = fw[_KC, :n + 1]
     kt = fw[_KT, :n + 1]
     kc[0] = 0.0
     kt[0] = 0.0
-    for i in range(n):
-        kc[i + 1] = kc[i] + kap[i]
-        kt[i + 1] = kt[i] + kap[i] * th[i]
     target = fw[_TARGET, :vocab]  # token-indexed, read only at the n tokens with q > 0
     key = fw[_KEY, :vocab]
-    for i in range(n):
+    for i in range(n):  # one pass: each token's rows are written together
         t = order[i]
+        th[i] = cq[i] + 0.5 * qs[i]
+        kap[i] = qs[i] * qs[i] / om_s[i]
+        kc[i + 1] = kc[i] + kap[i]
+        kt[i + 1] = kt[i] + kap[i] * th[i]
+        theta[t] = th[i]
+        om[t] = om_s[i]
+        group[t] = i
         target[t] = x[t] + kap[i] * (1.0 - th[i])
         key[t] = target[t] / qs[i]
     return js, A, c, alpha

@@ -505,7 +505,8 @@ class SpeculativeDecoder:
         then the leaves'), and a node's verdict depends only on its own rows, drafts and
         uniforms (the core's batched kernels equal its one-row path), so the tokens are the
         same; nodes off the path are never verified, which matters for the optimal verifiers,
-        whose every verification builds a table over the vocabulary."""
+        whose every verification builds a table over the vocabulary, and only the reached
+        leaf's bonus token is drawn (the others' uniforms are drawn and left unused)."""
         tree, plan = self.tree, self._plan
         scheme = specsample.SCHEMES[self.scheme_name]
         uniforms = {}
@@ -514,8 +515,7 @@ class SpeculativeDecoder:
             for r, node in enumerate(nodes):
                 uniforms[node] = u[r:r + 1]
         leaves = list(plan.leaves)
-        u = torch.rand(len(leaves), generator=generator, dtype=torch.float64, device=p.device)
-        bonus = _sampling.invert(p[leaves], u).tolist()
+        u_leaf = torch.rand(len(leaves), generator=generator, dtype=torch.float64, device=p.device)
         tokens = node_tokens.tolist()
         node, path, new = 0, [], []
         while tree.children[node]:
@@ -529,7 +529,9 @@ class SpeculativeDecoder:
                 return path, new
             node = kids[index]
             path.append(node)
-        return path, [*new, bonus[leaves.index(node)]]
+        leaf = leaves.index(node)  # only the reached leaf's bonus token is drawn (row-wise
+        bonus = _sampling.invert(p[node:node + 1], u_leaf[leaf:leaf + 1])  # as in the batch)
+        return path, [*new, int(bonus[0])]
 
     def _draft_rows(self, q: torch.Tensor, k: int, generator) -> torch.Tensor:
         return draft_rows(self.scheme_name, q, k, generator, verifier=self.verifier, validate=self.validate)

@@ -7,8 +7,10 @@ shows in the table. Step A water-fills ``x = max(p, c' q)`` on ``T`` and ``x = m
 on ``U``; every token of ``T`` with ratio ``p/q <= c'`` gets mean ``x/q = c'`` and every
 token of ``U`` with ratio ``>= c`` gets mean ``c``, so each of those two sets is ONE group of
 the sweep whatever its internal order. Only the tokens between (``c' < p/q < c``: the
-"uncapped" ones, each with mean ``p/q``) and the cut itself need the exact order. On LLM pairs
-with two or three drafts that is a few thousand of the 151936 tokens.
+"uncapped" ones, each with mean ``p/q``) and the cut itself need the exact order: from a
+few dozen to tens of thousands of the 151936 tokens on LLM-like and real pairs with two
+drafts, all of them where ``alpha* = 1`` (``x = p``); ``benchmarks/optimal_parts.py`` prints
+the count.
 
 How, in float64 like ``build_iid``:
 

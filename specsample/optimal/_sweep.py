@@ -35,8 +35,9 @@ near 1) cannot get an interval of positive float length; it gets a zero-length p
 draws all sit at one point, and its selection probability is off its target by at most the
 larger of its target and ``k`` times its mass. Real next-token laws have thousands of such
 tokens: on 31 full-vocabulary Qwen2.5-Coder pairs (k = 2, 3, 4) their targets add up to at
-most 1.2e-13, which bounds what they move the selection law in total variation
-(``tests/optimal/test_opt_tables.py`` checks the bound on a pair with many of them).
+most 1.1e-13 (``benchmarks/optimal_parts.py --raw``), which bounds what they move the
+selection law in total variation (``tests/optimal/test_opt_tables.py`` checks the bound on a
+pair with many of them).
 """
 
 from __future__ import annotations
@@ -361,7 +362,7 @@ def sweep(seq, lo, hi, target, mass, mode, k, th, kc, kt,
 
     The work is :func:`_sweep_impl`, compiled once per mode (and for ``k = 2`` and ``3``
     once per k) so that each version carries only its own solvers: one version for all
-    modes ran 2.5-5x slower (``POLY``, ``k = 2``, 59,200 groups: 3.9 ms against 1.1 ms).
+    modes ran several times slower.
     """
     if mode == POLY:
         if k == 2:

@@ -200,9 +200,9 @@ def cut_scan(p, q, ip, iq, order, cnt, bp, bq, bmin, k, best, j_best, s_lo):
 
 
 @numba.njit(cache=True)
-def water_buckets(cnt, bp, bq, bmin, bmax, k, j, p_t, x_t, x_u):
-    """The range ``(s_lo, s_hi)`` of buckets to order exactly, given the cut ``j`` and
-    ``p(T)``, ``x(T)``, ``x(U)``: every token below ``s_lo`` is in ``T`` with ratio below
+def water_buckets(cnt, bp, bq, bmin, bmax, j, jb, p_t, x_t, x_u):
+    """The range ``(s_lo, s_hi)`` of buckets to order exactly, given the cut ``j``, the
+    bucket ``jb`` of token ``j`` (:func:`split_at`), ``p(T)``, ``x(T)``, ``x(U)``: every token below ``s_lo`` is in ``T`` with ratio below
     ``c'`` (capped), every token above ``s_hi`` in ``U`` with ratio above ``c`` (capped),
     and the cut lies inside the range.
 
@@ -210,12 +210,6 @@ def water_buckets(cnt, bp, bq, bmin, bmax, k, j, p_t, x_t, x_u):
     for ``b`` up to the cut's bucket, and ``sum_U min(p, lo_b q) = Cp(b) - p(T) + lo_b
     Cs(b)`` above it; both increase with ``b``, and the levels sit where they pass ``x(T)``,
     ``x(U)``."""
-    # jb: the bucket of token j (the first of U); bmax + 1 if U is empty
-    jb = bmin
-    count = 0
-    while jb <= bmax and count + cnt[jb] <= j:
-        count += cnt[jb]
-        jb += 1
     s_lo = bmin
     if j == 0:
         s_lo = jb
@@ -369,31 +363,16 @@ def finish(p, q, ip, iq, k, keys, order, cnt, bp, bq, bmin, bmax, j, s_lo, s_hi,
         res_cum[t] = s
         if v > 0.0:
             res_last = t
-    # Step B, as in build_iid
-    start = pw[B._P_START]
-    length = pw[B._P_LENGTH]
-    cum = pw[B._P_CUM]
-    first = io[B._O_FIRST, :ng]
-    count = io[B._O_COUNT, :ng]
-    first[:] = 0
-    count[:] = 0
-    seq = iw[B._I_SEQ, :ng]
-    for g in range(ng):
-        seq[g] = g
-    empty = np.empty(0)
-    hole_a = fw[B._HOLE_A]
-    hole_b = fw[B._HOLE_B]
-    np_ = _sweep.sweep(seq[:n_t], 0.0, A, gtarget, gmass, _sweep.POLY, k, empty, empty, empty,
-                       start, length, first, count, np.int64(0), hole_a, hole_b)
-    np_ = _sweep.sweep(seq[n_t:], A, A + c, gtarget, gmass, _sweep.POLY, k, empty, empty,
-                       empty, start, length, first, count, np_, hole_a, hole_b)
-    B._piece_sums(first, count, length, cum, fo[B._O_TOKLEN, :ng])
+    np_ = B.sweep_groups(ng, n_t, A, c, k, fw, pw, iw, io)  # Step B, as in build_iid
+    B._piece_sums(io[B._O_FIRST, :ng], io[B._O_COUNT, :ng], pw[B._P_LENGTH], pw[B._P_CUM],
+                  fo[B._O_TOKLEN, :ng])
     return np_, ng, res_last, j, A, alpha
 
 
 @numba.njit(cache=True)
 def split_at(p, q, ip, iq, order, s_lo, cnt, bp, bq, bmin, bmax, j):
-    """``p(T)``, ``q(T)`` and ``q(U)`` for the cut ``j``; a cut inside a bucket lies in the
+    """``(p(T), q(T), q(U), jb)`` for the cut ``j``, ``jb`` the bucket of token ``j`` (the
+    first of ``U``; ``bmax + 1`` if ``U`` is empty); a cut inside a bucket lies in the
     exactly ordered buckets from ``s_lo`` on (``order``). ``q(U)`` is added from the top."""
     jb = bmin
     count = 0
@@ -417,7 +396,7 @@ def split_at(p, q, ip, iq, order, s_lo, cnt, bp, bq, bmin, bmax, j):
             c += q[order[i]] * iq
     elif jb <= bmax:
         c += bq[jb]
-    return p_t, a, c
+    return p_t, a, c, jb
 
 
 def _exact_order(p, q, keys, ws, vocab, bits, b_lo, b_hi):
@@ -446,10 +425,10 @@ def _plan(p, q, sp, sq, k, ws):
     if cand_lo >= 0:
         order = _exact_order(p, q, keys, ws, vocab, bits, cand_lo, cand_hi)
         j = cut_scan(p, q, ip, iq, order, cnt, bp, bq, bmin, k, best, j_best, cand_lo)
-    p_t, a, c = split_at(p, q, ip, iq, order, cand_lo, cnt, bp, bq, bmin, bmax, j)
+    p_t, a, c, jb = split_at(p, q, ip, iq, order, cand_lo, cnt, bp, bq, bmin, bmax, j)
     x_t = a**k  # brackets only; finish() recomputes both from the ordered slice
     x_u = B._one_minus_pow(c, k)
-    s_lo, s_hi = water_buckets(cnt, bp, bq, bmin, bmax, k, j, p_t, x_t, x_u)
+    s_lo, s_hi = water_buckets(cnt, bp, bq, bmin, bmax, j, jb, p_t, x_t, x_u)
     order = _exact_order(p, q, keys, ws, vocab, bits, s_lo, s_hi)
     return bmin, bmax, j, s_lo, s_hi, order
 

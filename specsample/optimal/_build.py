@@ -285,6 +285,32 @@ def _gather(p, q, ip, iq, order, n, ps, qs, qh):
 
 
 @numba.njit(cache=True)
+def sweep_groups(ng, n_t, A, c, k, fw, pw, iw, io):
+    """Step B of an i.i.d. table: the ``ng`` groups (targets and masses in the workspace
+    rows ``_GTARGET``, ``_GMASS``, in sweep order; the first ``n_t`` in ``T``) swept into
+    ``[0, A]`` and ``[A, A + c]``; pieces into ``pw``, each group's ``first`` and ``count``
+    into ``io``. Returns the number of pieces."""
+    first = io[_O_FIRST, :ng]
+    count = io[_O_COUNT, :ng]
+    first[:] = 0
+    count[:] = 0
+    seq = iw[_I_SEQ, :ng]
+    for g in range(ng):
+        seq[g] = g
+    gmass = fw[_GMASS, :ng]
+    gtarget = fw[_GTARGET, :ng]
+    empty = np.empty(0)
+    start = pw[_P_START]
+    length = pw[_P_LENGTH]
+    # integer constants as np.int64: a literal argument would compile another
+    # specialisation of the sweep (one per literal value), doubling the first-run cost
+    np_ = _sweep.sweep(seq[:n_t], 0.0, A, gtarget, gmass, _sweep.POLY, k, empty, empty, empty,
+                       start, length, first, count, np.int64(0), fw[_HOLE_A], fw[_HOLE_B])
+    return _sweep.sweep(seq[n_t:], A, A + c, gtarget, gmass, _sweep.POLY, k, empty, empty,
+                        empty, start, length, first, count, np_, fw[_HOLE_A], fw[_HOLE_B])
+
+
+@numba.njit(cache=True)
 def build_iid(p, q, sp, sq, k, order, n, fw, pw, iw, fo, io):
     """Table of the i.i.d. verifier with ``k`` drafts (see :class:`Table` for the fields).
 
@@ -313,7 +339,6 @@ def build_iid(p, q, sp, sq, k, order, n, fw, pw, iw, fo, io):
             x[order[i]] = qs[i]
     else:
         _waterfill(ps, qs, order, js, cp, cq, cs, x_t, x_u, x)
-    empty = np.empty(0)
     start = pw[_P_START]
     length = pw[_P_LENGTH]
     cum = pw[_P_CUM]
@@ -333,23 +358,9 @@ def build_iid(p, q, sp, sq, k, order, n, fw, pw, iw, fo, io):
         np_ = n
     else:
         ng, n_t = _groups(order, js, n, x, qh, GROUP_RTOL, group, fw[_GMASS], fw[_GTARGET])
-        gmass = fw[_GMASS, :ng]
-        gtarget = fw[_GTARGET, :ng]
+        np_ = sweep_groups(ng, n_t, A, c, k, fw, pw, iw, io)
         first = io[_O_FIRST, :ng]
         count = io[_O_COUNT, :ng]
-        first[:] = 0
-        count[:] = 0
-        seq = iw[_I_SEQ, :ng]
-        for g in range(ng):
-            seq[g] = g
-        hole_a = fw[_HOLE_A]
-        hole_b = fw[_HOLE_B]
-        # integer constants as np.int64: a literal argument would compile another
-        # specialisation of the sweep (one per literal value), doubling the first-run cost
-        np_ = _sweep.sweep(seq[:n_t], 0.0, A, gtarget, gmass, _sweep.POLY, k, empty, empty,
-                           empty, start, length, first, count, np.int64(0), hole_a, hole_b)
-        np_ = _sweep.sweep(seq[n_t:], A, A + c, gtarget, gmass, _sweep.POLY, k, empty, empty,
-                           empty, start, length, first, count, np_, hole_a, hole_b)
     owners = first.shape[0]
     _piece_sums(first, count, length, cum, fo[_O_TOKLEN, :owners])
     res_last = _residual(p, ip, x, fo[_O_RES_CUM])

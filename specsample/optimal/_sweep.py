@@ -277,12 +277,12 @@ def _pw_window(R, m, X, top, th, kc, kt, hint=0):
 
 
 @numba.njit(cache=True)
-def _pw_straddle(E, Z, b, t, th, kc, kt, hint=0, hint_b=-1):
+def _pw_straddle(E, Z, b, t, th, kc, kt, hint, hint_b):
     """``a`` in ``[0, t]`` with ``[I(Z) - I(Z - a)] - [I(b) - I(b - a)] = E`` (``Z > b``).
-    ``hint``, ``hint_b``: guesses of ``#{theta < Z}``, ``#{theta < b}`` (``-1``: search
-    from ``Z``'s count); any values give the same result."""
+    ``hint``, ``hint_b``: guesses of ``#{theta < Z}``, ``#{theta < b}``; any values give the
+    same result."""
     jz = _search_near(th, Z, hint, False)
-    jb = _search_near(th, b, jz if hint_b < 0 else hint_b, False)
+    jb = _search_near(th, b, hint_b, False)
     iz = jz
     ib = jb
     a0 = 0.0

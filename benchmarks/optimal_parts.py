@@ -37,14 +37,15 @@ from _pairs import llm_like_pairs
 from specsample.optimal import _build, _order
 
 
-def _ms(repeats: int, fn, *args) -> float:
+def _ms(repeats: int, fn, *args, stat=np.median) -> float:
+    """``stat`` (median, or min for the best) of ``repeats`` timed calls after a warm one."""
     fn(*args)  # compile / warm
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn(*args)
         times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
+    return 1e3 * float(stat(times))
 
 
 def _full_sort_build(p, q, k):
@@ -54,16 +55,6 @@ def _full_sort_build(p, q, k):
     ws = _work.get(p.shape[0])
     order, n = _order.ratio_order(p, q, ws)
     return _build._iid_table(p, q, 1.0, 1.0, k, order, n, ws)
-
-
-def _best_ms(repeats: int, fn, *args) -> float:
-    fn(*args)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - t0)
-    return 1e3 * min(times)
 
 
 def real_pairs(path: Path, repeats: int, ks) -> None:
@@ -81,12 +72,11 @@ def real_pairs(path: Path, repeats: int, ks) -> None:
         for fp, fq in zip(rows_p, rows_q, strict=True):
             p, q = np.ascontiguousarray(fp), np.ascontiguousarray(fq)
             sp, sq = float(p.sum()), float(q.sum())
-            fast.append(_best_ms(repeats, _build.build, p, q, sp, sq, k, _build.IID))
-            full.append(_best_ms(repeats, _full_sort_build, p / sp, q / sq, k))
+            fast.append(_ms(repeats, _build.build, p, q, sp, sq, k, _build.IID, stat=min))
+            full.append(_ms(repeats, _full_sort_build, p / sp, q / sq, k, stat=min))
             ordered.append(_buckets.ordered_tokens(p, q, k))
             t = _build.build(p, q, sp, sq, k, _build.IID)
-            light = (t.qh > 0) & (t.toklen[np.maximum(t.group, 0)] == 0)
-            tiny.append(float(t.x[light].sum()))
+            tiny.append(float(t.x[_build.below_resolution(t)].sum()))
         fast, full = np.array(fast), np.array(full)
         print(f"{k:>2} {np.median(fast):9.2f} {fast.max():7.2f} {np.median(full):11.2f} "
               f"{np.median(full / fast):5.1f}x {np.median(ordered):8.0f} {max(ordered):7d} "

@@ -728,6 +728,12 @@ def _table_from(ws, fo, io, np_, owners, res_last, js, A, alpha, k, law) -> Tabl
                  fo[_O_RES_CUM], int(res_last), int(js), float(A), float(alpha), k, law)
 
 
+def below_resolution(t: Table) -> np.ndarray:
+    """Tokens with ``q > 0`` whose owner's pieces have zero total length: lighter than the
+    float resolution of a position (``_sweep``'s docstring, "Float resolution")."""
+    return (t.qh > 0) & (t.toklen[np.maximum(t.group, 0)] == 0)
+
+
 def certified(worst: float, tol: float) -> bool:
     """The without-replacement certificate: every prefix slack is at least ``-tol``."""
     return worst >= -tol

@@ -61,6 +61,18 @@ def selected_mass(t, q, k):
     return out
 
 
+def selected_mass_with_points(t, q, k):
+    """:func:`selected_mass` (i.i.d.) where tokens below the position resolution count too:
+    such an owner draws one point ``s`` and is selected iff no other draft is above it,
+    probability ``(s + q_y)^k - s^k`` (the other tokens' pieces fill ``[0, s]``). Returns
+    the law and the mask of those tokens."""
+    sel = selected_mass(t, q, k)
+    tiny = _build.below_resolution(t)
+    s = t.start[t.first[t.group[tiny]]]
+    sel[tiny] = (s + t.qh[tiny]) ** k - s**k
+    return sel, tiny
+
+
 def assert_table(t, p, q, k, drafts):
     segs = sorted(zip(t.start, t.start + t.length, strict=True))
     ends = np.array([b for _, b in segs])
@@ -276,13 +288,8 @@ def test_tokens_below_the_position_resolution_move_the_law_by_at_most_their_targ
         draft = 0.85 * logits + rng.normal(0.0, 0.6, vocab)
         p, q = (np.exp(v - v.max()) / np.exp(v - v.max()).sum() for v in (logits, draft))
         t = _table(p, q, k, 0)
-        tiny = (t.qh > 0) & (t.toklen[np.maximum(t.group, 0)] == 0)
+        sel, tiny = selected_mass_with_points(t, q, k)
         assert tiny.sum() >= 10  # the instance has what it is about
-        sel = selected_mass(t, q, k)
-        # a zero-length owner draws one point s: selected iff no other draft is above it,
-        # probability (s + q_y)^k - s^k (the other tokens' pieces fill [0, s] up to q_y)
-        s = t.start[t.first[t.group[tiny]]]
-        sel[tiny] = (s + t.qh[tiny]) ** k - s**k
         err = np.abs(sel - t.x)
         assert err[~tiny].max() <= 1e-12
         assert err[tiny].sum() <= 1e-12  # the whole law moves by less than this

@@ -238,6 +238,33 @@ def water_buckets(cnt, bp, bq, bmin, bmax, j, jb, p_t, x_t, x_u):
 
 
 @numba.njit(cache=True)
+def _capped_rows(p, q, ip, iq, keys, s_lo, s_hi, s_t, s_u, g_last, x, qh, group):
+    """``qh`` for every token, and ``x`` and ``group`` for the tokens outside the exactly
+    ordered buckets ``s_lo..s_hi`` (those inside keep theirs): capped ``max(p, s_t q)`` in
+    group 0 below, capped ``min(p, s_u q)`` in group ``g_last`` above, ``x = 0`` and group
+    -1 where ``q = 0`` (their key lies above every bucket).
+
+    Selects instead of branches (whether a token lies below, inside or above follows no
+    pattern a branch predictor would learn), and no running sum, so the loop vectorises; the
+    residual's prefix sums are a second pass. That was three times faster than one pass
+    doing both on real rows."""
+    lo = np.uint64(s_lo)
+    span = np.uint64(s_hi - s_lo)
+    for t in range(p.shape[0]):
+        pt = p[t] * ip
+        qt = q[t] * iq
+        qh[t] = qt
+        b = keys[t] >> _SH
+        inside = (b - lo) <= span  # unsigned: below lo wraps around
+        below = b < lo
+        nonzero = q[t] > 0.0
+        above_x = min(pt, s_u * qt) if nonzero else 0.0
+        above_g = g_last if nonzero else -1
+        x[t] = x[t] if inside else (max(pt, s_t * qt) if below else above_x)
+        group[t] = group[t] if inside else (0 if below else above_g)
+
+
+@numba.njit(cache=True)
 def finish(p, q, ip, iq, k, keys, order, cnt, bp, bq, bmin, bmax, j, s_lo, s_hi, tol,
            fw, pw, iw, fo, io):
     """The table, from the exactly ordered tokens ``order`` of buckets ``s_lo..s_hi`` and the
@@ -329,40 +356,15 @@ def finish(p, q, ip, iq, k, keys, order, cnt, bp, bq, bmin, bmax, j, s_lo, s_hi,
     if after > 0:
         ng, gmean = B.group_step(s_u, qa, s_u * qa, ng == n_t, gmean, ng, gmass, gtarget, tol)
     g_last = ng - 1
-    # token-indexed rows (the slice's first), and the residual's prefix sums in the same pass
+    # token-indexed rows: the slice's first, then one pass for the rest
     x = fo[B._O_X]
-    qh = fo[B._O_QH]
     group = io[B._O_GROUP]
-    res_cum = fo[B._O_RES_CUM]
     for i in range(m):
         t = order[i]
         x[t] = xs[i]
         group[t] = gs[i]
-    lo_key = np.uint64(s_lo)
-    hi_key = np.uint64(s_hi)
-    s = 0.0
-    res_last = -1
-    for t in range(p.shape[0]):
-        pt = p[t] * ip
-        if q[t] > 0.0:
-            qt = q[t] * iq
-            qh[t] = qt
-            b = keys[t] >> _SH
-            if b < lo_key:
-                x[t] = max(pt, s_t * qt)
-                group[t] = 0
-            elif b > hi_key:
-                x[t] = min(pt, s_u * qt)
-                group[t] = g_last
-        else:
-            qh[t] = 0.0
-            x[t] = 0.0
-            group[t] = -1
-        v = max(pt - x[t], 0.0)  # as _build._residual
-        s += v
-        res_cum[t] = s
-        if v > 0.0:
-            res_last = t
+    _capped_rows(p, q, ip, iq, keys, s_lo, s_hi, s_t, s_u, g_last, x, fo[B._O_QH], group)
+    res_last = B._residual(p, ip, x, fo[B._O_RES_CUM])
     np_ = B.sweep_groups(ng, n_t, A, c, k, fw, pw, iw, io)  # Step B, as in build_iid
     B._piece_sums(io[B._O_FIRST, :ng], io[B._O_COUNT, :ng], pw[B._P_LENGTH], pw[B._P_CUM],
                   fo[B._O_TOKLEN, :ng])

@@ -93,9 +93,10 @@ def histogram(p, q, ip, iq, keys, cnt, bp, bq):
 
 
 @numba.njit(cache=True)
-def collect(keys, b_lo, b_hi, bits, packed):
-    """Packed keys (``_order.pack``) of the tokens in buckets ``b_lo..b_hi`` into ``packed``
-    (tokens with ``q = 0`` have a key above every bucket); returns how many.
+def collect(keys, b_lo, b_hi, o_lo, o_hi, bits, packed):
+    """Packed keys (``_order.pack``) of the tokens in buckets ``b_lo..b_hi`` but not in
+    ``o_lo..o_hi`` (``o_lo > o_hi``: none left out) into ``packed`` (tokens with ``q = 0``
+    have a key above every bucket); returns how many.
 
     Branch-free: every key is written and the count advances only for those in range (half
     the tokens can be in range, in no pattern a branch predictor would learn)."""
@@ -103,10 +104,15 @@ def collect(keys, b_lo, b_hi, bits, packed):
     high = ~low
     lo = np.uint64(b_lo)
     span = np.uint64(b_hi - b_lo)
+    olo = np.uint64(max(o_lo, 0))
+    ospan = np.uint64(max(o_hi - o_lo, 0))
+    skip = np.uint64(1 if o_lo <= o_hi else 0)
     m = 0
     for i in range(keys.shape[0]):
+        b = keys[i] >> _SH
         packed[m] = (keys[i] & high) | np.uint64(i)
-        m += np.int64(((keys[i] >> _SH) - lo) <= span)  # unsigned: below lo wraps around
+        # unsigned: below lo wraps around
+        m += np.int64(((b - lo) <= span) & ~(((b - olo) <= ospan) & skip))
     return m
 
 
@@ -401,14 +407,37 @@ def split_at(p, q, ip, iq, order, s_lo, cnt, bp, bq, bmin, bmax, j):
     return p_t, a, c, jb
 
 
-def _exact_order(p, q, keys, ws, vocab, bits, b_lo, b_hi):
-    """The tokens of buckets ``b_lo..b_hi`` in the exact ratio order (workspace rows)."""
+def _exact_order(p, q, keys, ws, vocab, bits, b_lo, b_hi, row=0, o_lo=1, o_hi=0):
+    """The tokens of buckets ``b_lo..b_hi`` except ``o_lo..o_hi`` in the exact ratio order,
+    in the workspace's int row ``row``."""
     packed = ws.u[1, :vocab]
-    m = collect(keys, b_lo, b_hi, bits, packed)
+    m = collect(keys, b_lo, b_hi, o_lo, o_hi, bits, packed)
     packed = packed[:m]
     packed.sort()
-    order = ws.i[0, :m]
+    order = ws.i[row, :m]
     _order.fix_runs_into(packed, bits, p, q, keys, order, ws.i[1, :m])
+    return order
+
+
+def _reorder(p, q, keys, ws, vocab, bits, b_lo, b_hi, prev, c_lo, c_hi):
+    """:func:`_exact_order` of buckets ``b_lo..b_hi`` when ``prev`` (workspace row 0) holds
+    buckets ``c_lo..c_hi`` exactly ordered (``c_lo < 0``: none): the buckets both cover are
+    a contiguous block of ``prev`` (buckets are ranges of the key) and are copied, only
+    the others are sorted. Buckets hold whole runs of equal truncated keys, so the result
+    is the order sorting all of ``b_lo..b_hi`` gives. Uses int rows 4 and 5 (the bucketed
+    build's Step B leaves them alone)."""
+    o_lo, o_hi = max(b_lo, c_lo), min(b_hi, c_hi)
+    if c_lo < 0 or o_lo > o_hi:
+        return _exact_order(p, q, keys, ws, vocab, bits, b_lo, b_hi)
+    cnt = ws.bc
+    before = int(cnt[b_lo:o_lo].sum())  # tokens of the result before the shared block
+    skip = int(cnt[c_lo:o_lo].sum())  # tokens of prev before it
+    shared = int(cnt[o_lo:o_hi + 1].sum())
+    rest = _exact_order(p, q, keys, ws, vocab, bits, b_lo, b_hi, 5, o_lo, o_hi)
+    order = ws.i[4, :rest.shape[0] + shared]
+    order[:before] = rest[:before]
+    order[before:before + shared] = prev[skip:skip + shared]
+    order[before + shared:] = rest[before:]
     return order
 
 
@@ -431,7 +460,7 @@ def _plan(p, q, sp, sq, k, ws):
     x_t = a**k  # brackets only; finish() recomputes both from the ordered slice
     x_u = B._one_minus_pow(c, k)
     s_lo, s_hi = water_buckets(cnt, bp, bq, bmin, bmax, j, jb, p_t, x_t, x_u)
-    order = _exact_order(p, q, keys, ws, vocab, bits, s_lo, s_hi)
+    order = _reorder(p, q, keys, ws, vocab, bits, s_lo, s_hi, order, cand_lo, cand_hi)
     return bmin, bmax, j, s_lo, s_hi, order
 
 

@@ -85,7 +85,7 @@ def _binom_table(kmax: int) -> np.ndarray:
 _BINOM = _binom_table(16)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def poly_diff(a, h, k):
     """``(a + h)^k - a^k = sum_{i=1..k} C(k, i) a^(k-i) h^i`` (no cancellation for small h).
 
@@ -116,7 +116,7 @@ def _pow_gap(z, b, e):
     return (z - b) * s
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _poly_window(R, m, X, top, k):
     """``u`` in ``[R, top]`` with ``(u + m)^k - u^k = X`` (increasing and convex in u)."""
     if top <= R or k == 1:
@@ -146,7 +146,7 @@ def _poly_window(R, m, X, top, k):
     return min(max(u, R), top)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _poly_straddle(E, Z, b, t, k):
     """``a`` in ``[0, t]`` with ``[I(Z) - I(Z - a)] - [I(b) - I(b - a)] = E`` (``Z > b``).
 
@@ -234,7 +234,7 @@ def pw_value(t, th, kc, kt, hint=0):
     return t * t + t * kc[j] - kt[j]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def pw_diff(a, h, th, kc, kt, hint=0):
     """``I(a + h) - I(a)`` for the piecewise quadratic ``I`` (``hint`` as for pw_value)."""
     j1 = _search_near(th, a, hint, False)
@@ -242,7 +242,7 @@ def pw_diff(a, h, th, kc, kt, hint=0):
     return 2.0 * a * h + h * h + h * kc[j2] + a * (kc[j2] - kc[j1]) - (kt[j2] - kt[j1])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _pw_window(R, m, X, top, th, kc, kt, hint=0):
     """``u`` in ``[R, top]`` with ``I(u + m) - I(u) = X``: linear between breakpoints."""
     if top <= R:
@@ -276,7 +276,7 @@ def _pw_window(R, m, X, top, th, kc, kt, hint=0):
             j2 += 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _pw_straddle(E, Z, b, t, th, kc, kt, hint, hint_b):
     """``a`` in ``[0, t]`` with ``[I(Z) - I(Z - a)] - [I(b) - I(b - a)] = E`` (``Z > b``).
     ``hint``, ``hint_b``: guesses of ``#{theta < Z}``, ``#{theta < b}``; any values give the
@@ -308,6 +308,11 @@ def _pw_straddle(E, Z, b, t, th, kc, kt, hint, hint_b):
 
 
 # ---------------------------------------------------------------- dispatch on mode
+# The window, straddle and difference solvers (and poly_diff) are inlined into the sweep
+# (``inline="always"``): as calls, with three arrays each, they cost about as much as their
+# arithmetic, and inlining them halved the without-replacement sweep and cut the i.i.d.
+# builds for k >= 3 by 10-20% (same pieces, bit for bit). ``_search_near`` stays a call:
+# inlining its dozen call sites bought nothing and multiplied the compile time.
 @numba.njit(cache=True, inline="always")
 def _diff(a, h, mode, k, th, kc, kt, hint):
     if mode == POLY:

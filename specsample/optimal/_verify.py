@@ -44,7 +44,7 @@ from specsample.optimal._build import Table
 
 
 # ---------------------------------------------------------------- numba kernels
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _position(y, u, group, first, count, start, length, cum, toklen):
     """The point at fraction ``u`` of token ``y``'s pieces (its owner ``g = group[y]``'s):
     the last piece whose ``cum`` is at most ``s = u * toklen[g]`` (binary search), then the
@@ -65,7 +65,7 @@ def _position(y, u, group, first, count, start, length, cum, toklen):
     return start[lo] + min(s - cum[lo], length[lo])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _finish(p, ip, y, j, xy, uk, res_cum, res_last):
     """Step C for the selected token ``y`` (draft index ``j``): (token, index)."""
     py = p[y] * ip

@@ -56,6 +56,9 @@ MIN_VOCAB = 16384
 #: A bucket is scanned for the min cut when its lower bound is within this much of the best
 #: boundary value (objectives lie in [0, 2]; this is a few hundred units of roundoff).
 CUT_TOL = 2.0**-44
+#: The water range's order copies the tokens the cut scan already ordered when they are at
+#: least this many (:func:`_reorder`).
+REUSE_MIN = 4096
 _SH = np.uint64(SHIFT)
 
 
@@ -93,10 +96,9 @@ def histogram(p, q, ip, iq, keys, cnt, bp, bq):
 
 
 @numba.njit(cache=True)
-def collect(keys, b_lo, b_hi, o_lo, o_hi, bits, packed):
-    """Packed keys (``_order.pack``) of the tokens in buckets ``b_lo..b_hi`` but not in
-    ``o_lo..o_hi`` (``o_lo > o_hi``: none left out) into ``packed`` (tokens with ``q = 0``
-    have a key above every bucket); returns how many.
+def collect(keys, b_lo, b_hi, bits, packed):
+    """Packed keys (``_order.pack``) of the tokens in buckets ``b_lo..b_hi`` into ``packed``
+    (tokens with ``q = 0`` have a key above every bucket); returns how many.
 
     Branch-free: every key is written and the count advances only for those in range (half
     the tokens can be in range, in no pattern a branch predictor would learn)."""
@@ -104,15 +106,28 @@ def collect(keys, b_lo, b_hi, o_lo, o_hi, bits, packed):
     high = ~low
     lo = np.uint64(b_lo)
     span = np.uint64(b_hi - b_lo)
-    olo = np.uint64(max(o_lo, 0))
-    ospan = np.uint64(max(o_hi - o_lo, 0))
-    skip = np.uint64(1 if o_lo <= o_hi else 0)
+    m = 0
+    for i in range(keys.shape[0]):
+        packed[m] = (keys[i] & high) | np.uint64(i)
+        m += np.int64(((keys[i] >> _SH) - lo) <= span)  # unsigned: below lo wraps around
+    return m
+
+
+@numba.njit(cache=True)
+def collect_outside(keys, b_lo, b_hi, o_lo, o_hi, bits, packed):
+    """:func:`collect` of the buckets ``b_lo..b_hi`` except ``o_lo..o_hi`` (a sub-range).
+    The second range test makes the pass about twice as slow as :func:`collect`."""
+    low = np.uint64((1 << bits) - 1)
+    high = ~low
+    lo = np.uint64(b_lo)
+    span = np.uint64(b_hi - b_lo)
+    olo = np.uint64(o_lo)
+    ospan = np.uint64(o_hi - o_lo)
     m = 0
     for i in range(keys.shape[0]):
         b = keys[i] >> _SH
         packed[m] = (keys[i] & high) | np.uint64(i)
-        # unsigned: below lo wraps around
-        m += np.int64(((b - lo) <= span) & ~(((b - olo) <= ospan) & skip))
+        m += np.int64((b - lo) <= span) - np.int64((b - olo) <= ospan)
     return m
 
 
@@ -408,10 +423,13 @@ def split_at(p, q, ip, iq, order, s_lo, cnt, bp, bq, bmin, bmax, j):
 
 
 def _exact_order(p, q, keys, ws, vocab, bits, b_lo, b_hi, row=0, o_lo=1, o_hi=0):
-    """The tokens of buckets ``b_lo..b_hi`` except ``o_lo..o_hi`` in the exact ratio order,
-    in the workspace's int row ``row``."""
+    """The tokens of buckets ``b_lo..b_hi`` except ``o_lo..o_hi`` (a sub-range; ``o_lo >
+    o_hi``: none left out) in the exact ratio order, in the workspace's int row ``row``."""
     packed = ws.u[1, :vocab]
-    m = collect(keys, b_lo, b_hi, o_lo, o_hi, bits, packed)
+    if o_lo > o_hi:
+        m = collect(keys, b_lo, b_hi, bits, packed)
+    else:
+        m = collect_outside(keys, b_lo, b_hi, o_lo, o_hi, bits, packed)
     packed = packed[:m]
     packed.sort()
     order = ws.i[row, :m]
@@ -423,16 +441,18 @@ def _reorder(p, q, keys, ws, vocab, bits, b_lo, b_hi, prev, c_lo, c_hi):
     """:func:`_exact_order` of buckets ``b_lo..b_hi`` when ``prev`` (workspace row 0) holds
     buckets ``c_lo..c_hi`` exactly ordered (``c_lo < 0``: none): the buckets both cover are
     a contiguous block of ``prev`` (buckets are ranges of the key) and are copied, only
-    the others are sorted. Buckets hold whole runs of equal truncated keys, so the result
-    is the order sorting all of ``b_lo..b_hi`` gives. Uses int rows 4 and 5 (the bucketed
-    build's Step B leaves them alone)."""
+    the others are sorted, when the block holds at least :data:`REUSE_MIN` tokens (below
+    that, the slower collecting pass costs more than sorting the block again). Buckets
+    hold whole runs of equal truncated keys, so the result is the order sorting all of
+    ``b_lo..b_hi`` gives. Uses int rows 4 and 5 (the bucketed build's Step B leaves them
+    alone)."""
     o_lo, o_hi = max(b_lo, c_lo), min(b_hi, c_hi)
-    if c_lo < 0 or o_lo > o_hi:
-        return _exact_order(p, q, keys, ws, vocab, bits, b_lo, b_hi)
     cnt = ws.bc
+    shared = int(cnt[o_lo:o_hi + 1].sum()) if c_lo >= 0 and o_lo <= o_hi else 0
+    if shared < REUSE_MIN:
+        return _exact_order(p, q, keys, ws, vocab, bits, b_lo, b_hi)
     before = int(cnt[b_lo:o_lo].sum())  # tokens of the result before the shared block
     skip = int(cnt[c_lo:o_lo].sum())  # tokens of prev before it
-    shared = int(cnt[o_lo:o_hi + 1].sum())
     rest = _exact_order(p, q, keys, ws, vocab, bits, b_lo, b_hi, 5, o_lo, o_hi)
     order = ws.i[4, :rest.shape[0] + shared]
     order[:before] = rest[:before]

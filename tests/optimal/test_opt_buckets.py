@@ -92,6 +92,42 @@ def test_bucketed_tables_equal_the_full_sort_tables(seed, k):
         assert_same_table(p / p.sum(), q / q.sum(), k)
 
 
+def _plan_and_table(p, q, k, reuse_min):
+    """The bucketed build's exactly ordered slice and its table, with the cut scan's order
+    reused from ``reuse_min`` shared tokens on."""
+    old = _buckets.REUSE_MIN
+    _buckets.REUSE_MIN = reuse_min
+    try:
+        with bucketed():
+            ws = _work.get(p.shape[0])
+            *_, order = _buckets._plan(p, q, 1.0, 1.0, np.int64(k), ws)
+            order = order.copy()
+            table = _build.build(p, q, 1.0, 1.0, k, _build.IID)
+    finally:
+        _buckets.REUSE_MIN = old
+    return order, table
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("k", [2, 4])
+def test_reusing_the_cut_scans_order_changes_nothing(seed, k):
+    """The water range's order built from the cut scan's (copied block + the other buckets
+    sorted) is the order of sorting the whole range, and the tables are bit-identical."""
+    rng = np.random.default_rng(100 + seed)
+    pairs = list(_kinds(rng, int(rng.integers(2, 80))))
+    pairs.append(llm_like(20000, seed=seed))
+    for p, q in pairs:
+        p, q = p / p.sum(), q / q.sum()
+        want_order, want = _plan_and_table(p, q, k, 10**9)  # never reused
+        got_order, got = _plan_and_table(p, q, k, 0)  # always reused where the ranges meet
+        np.testing.assert_array_equal(got_order, want_order)
+        for name, value in vars(want).items():
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(getattr(got, name), value, err_msg=name)
+            else:
+                assert getattr(got, name) == value, name
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("k", [2, 3, 4, 8])
 def test_small_bucketed_tables_match_the_exact_path(seed, k):

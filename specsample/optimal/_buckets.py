@@ -74,24 +74,29 @@ def _lower_edge(b):
 def histogram(p, q, ip, iq, keys, cnt, bp, bq):
     """Ratio keys into ``keys`` (as :func:`specsample.optimal._order.ratio_keys_into`) and, per
     bucket, the number of tokens and the sums of ``p * ip`` and ``q * iq`` (tokens with
-    ``q > 0``). Returns the first and last non-empty bucket (``bmin > bmax`` if none)."""
+    ``q > 0``). Returns the first and last non-empty bucket (``bmin > bmax`` if none).
+
+    The keys come first in a pass of selects (it vectorises), the bucket sums in a second."""
     ratio = keys.view(np.float64)
+    n = p.shape[0]
+    for i in range(n):
+        ratio[i] = p[i] / (q[i] if q[i] > 0.0 else 1.0)
+    for i in range(n):
+        keys[i] = keys[i] if q[i] > 0.0 else _order._Q_ZERO_KEY
     cnt[:] = 0
     bp[:] = 0.0
     bq[:] = 0.0
-    bmin = cnt.shape[0]
+    nb = cnt.shape[0]  # the key of q = 0 lies above every bucket
+    bmin = nb
     bmax = -1
-    for i in range(p.shape[0]):
-        if q[i] > 0.0:
-            ratio[i] = p[i] / q[i]
-            b = np.int64(keys[i] >> _SH)
+    for i in range(n):
+        b = np.int64(keys[i] >> _SH)
+        if b < nb:
             cnt[b] += 1
             bp[b] += p[i] * ip
             bq[b] += q[i] * iq
             bmin = min(bmin, b)
             bmax = max(bmax, b)
-        else:
-            keys[i] = _order._Q_ZERO_KEY
     return bmin, bmax
 
 

@@ -739,12 +739,26 @@ def certified(worst: float, tol: float) -> bool:
     return worst >= -tol
 
 
+@numba.njit(cache=True)
+def _top_and_rest(q, iq):
+    """The largest ``q * iq`` and the sum of the others (added in token order, without the
+    cancellation of ``1 - top``)."""
+    top = 0
+    for i in range(q.shape[0]):
+        if q[i] > q[top]:
+            top = i
+    rest = 0.0
+    for i in range(q.shape[0]):
+        if i != top:
+            rest += q[i] * iq
+    return q[top] * iq if q.shape[0] > 0 else 0.0, rest
+
+
 def well_conditioned(q: np.ndarray, sq: float) -> bool:
-    """Every ``kappa = q^2 / (1 - q)`` of the normalised draft is at most :data:`KAPPA_MAX`."""
-    qh = q * (1.0 / sq)
-    top = int(np.argmax(qh))
-    rest = float(np.sum(np.delete(qh, top)))  # 1 - q_top without cancellation
-    return bool(qh[top] * qh[top] <= KAPPA_MAX * rest)
+    """Every ``kappa = q^2 / (1 - q)`` of the normalised draft is at most :data:`KAPPA_MAX`
+    (one pass for the largest ``q``, one for the sum of the others, no fresh memory)."""
+    top, rest = _top_and_rest(q, 1.0 / sq)
+    return bool(top * top <= KAPPA_MAX * rest)
 
 
 def build(p: np.ndarray, q: np.ndarray, sp: float, sq: float, k: int, law: int) -> Table:

@@ -29,7 +29,9 @@ How, in float64 like ``build_iid``:
 4. The tokens of the buckets from ``c'``'s to ``c``'s (the cut lies between) are collected,
    exactly ordered (:mod:`specsample.optimal._order`: the same (key, exact ratio, id) order as
    the full sort) and handled like ``build_iid`` handles all tokens, with the buckets below
-   as one capped group of ``T`` and those above as one capped group of ``U``.
+   as one capped group of ``T`` and those above as one capped group of ``U``. Buckets that
+   step 2 already ordered exactly are copied from its order, not sorted again
+   (:func:`_reorder`).
 
 The order of the tokens that matter is the same as the full sort's, so the table has the
 same cut, groups, means and sweep order as ``build_iid``'s; sums are added in another order,

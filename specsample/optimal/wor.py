@@ -29,6 +29,12 @@ same rule. :func:`falls_back` and :func:`certificate` say which happens for a pa
 :func:`acceptance_rate` reports the rate of the verifier that actually runs. Proofs:
 ``proofs/opt_wor.md``, ``proofs/opt_sweep.md``.
 
+Three or more drafts without replacement are not supported: the extra-pair decomposition
+has no known analogue for ``k >= 3``. The natural candidate (the highest position over an
+i.i.d. stream whose first ``k`` distinct tokens are the drafts) makes a token's selection
+probability depend on the other tokens' pieces, so a sweep cannot tune it token by token;
+the library ships no approximation in its place.
+
 Uniforms: ``u[0]`` decides an extra pair (``u[0] < q(x_1)``) and otherwise, rescaled, places
 draft 1; ``u[1]`` places draft 2; ``u[2]`` decides acceptance and the residual draw.
 """

@@ -65,11 +65,14 @@ _SH = np.uint64(SHIFT)
 
 
 @numba.njit(cache=True, inline="always")
-def _lower_edge(b):
-    """Smallest ratio whose key falls in bucket ``b``."""
+def _lower_edge(b, scale):
+    """Smallest ratio ``p/q`` of the raw rows whose key falls in bucket ``b``, times
+    ``scale = sum q / sum p``: the edge on the scale of the normalised ``p_hat / q_hat``, where
+    the cut and the water levels live. (Unnormalised rows shift every edge by that factor;
+    without it the brackets below were wrong for rows that do not sum to one.)"""
     a = np.empty(1, np.uint64)
     a[0] = np.uint64(b) << _SH
-    return a.view(np.float64)[0]
+    return a.view(np.float64)[0] * scale
 
 
 @numba.njit(cache=True)
@@ -140,10 +143,11 @@ def collect_outside(keys, b_lo, b_hi, o_lo, o_hi, bits, packed):
 
 
 @numba.njit(cache=True)
-def cut_buckets(cnt, bp, bq, bmin, bmax, k, tol):
+def cut_buckets(cnt, bp, bq, bmin, bmax, k, tol, scale):
     """Bucket level of the min cut: ``(best, j_best, cand_lo, cand_hi)``: the smallest
     objective over bucket boundaries and its prefix length, and the range of buckets whose
-    inside could come within ``tol`` of it (``cand_lo = -1``: none)."""
+    inside could come within ``tol`` of it (``cand_lo = -1``: none). ``scale``: as for
+    :func:`_lower_edge`."""
     best = np.inf
     j_best = 0
     cp = 0.0
@@ -168,7 +172,7 @@ def cut_buckets(cnt, bp, bq, bmin, bmax, k, tol):
         if cnt[b] == 0:
             continue
         f = cp + 1.0 - B._ipow(cq, k)
-        inside = f + min(0.0, _lower_edge(b) * bq[b] - _sweep.poly_diff(cq, bq[b], k))
+        inside = f + min(0.0, _lower_edge(b, scale) * bq[b] - _sweep.poly_diff(cq, bq[b], k))
         if cnt[b] > 1 and inside < best + tol:
             if cand_lo < 0:
                 cand_lo = b
@@ -229,7 +233,7 @@ def cut_scan(p, q, ip, iq, order, cnt, bp, bq, bmin, k, best, j_best, s_lo):
 
 
 @numba.njit(cache=True)
-def water_buckets(cnt, bp, bq, bmin, bmax, j, jb, p_t, x_t, x_u):
+def water_buckets(cnt, bp, bq, bmin, bmax, j, jb, p_t, x_t, x_u, scale):
     """The range ``(s_lo, s_hi)`` of buckets to order exactly, given the cut ``j``, the
     bucket ``jb`` of token ``j`` (:func:`split_at`), ``p(T)``, ``x(T)``, ``x(U)``: every token below ``s_lo`` is in ``T`` with ratio below
     ``c'`` (capped), every token above ``s_hi`` in ``U`` with ratio above ``c`` (capped),
@@ -238,7 +242,7 @@ def water_buckets(cnt, bp, bq, bmin, bmax, j, jb, p_t, x_t, x_u):
     At a bucket's lower edge ``lo_b``: ``sum_T max(p, lo_b q) = lo_b Cq(b) + p(T) - Cp(b)``
     for ``b`` up to the cut's bucket, and ``sum_U min(p, lo_b q) = Cp(b) - p(T) + lo_b
     Cs(b)`` above it; both increase with ``b``, and the levels sit where they pass ``x(T)``,
-    ``x(U)``."""
+    ``x(U)``. ``scale``: as for :func:`_lower_edge`."""
     s_lo = bmin
     if j == 0:
         s_lo = jb
@@ -246,7 +250,7 @@ def water_buckets(cnt, bp, bq, bmin, bmax, j, jb, p_t, x_t, x_u):
         cp = 0.0
         cq = 0.0
         for b in range(bmin, min(jb, bmax) + 1):
-            if cnt[b] > 0 and _lower_edge(b) * cq + (p_t - cp) <= x_t:
+            if cnt[b] > 0 and _lower_edge(b, scale) * cq + (p_t - cp) <= x_t:
                 s_lo = b
             cp += bp[b]
             cq += bq[b]
@@ -258,7 +262,7 @@ def water_buckets(cnt, bp, bq, bmin, bmax, j, jb, p_t, x_t, x_u):
         for b in range(jb + 1, bmax + 1):
             if cnt[b] == 0:
                 continue
-            if not (cp_b - p_t) + _lower_edge(b) * cs <= x_u:
+            if not (cp_b - p_t) + _lower_edge(b, scale) * cs <= x_u:
                 break
             s_hi = b
             cp_b += bp[b]
@@ -478,7 +482,8 @@ def _plan(p, q, sp, sq, k, ws):
     keys = ws.u[0, :vocab]
     cnt, bp, bq = ws.bc, ws.b[0], ws.b[1]
     bmin, bmax = histogram(p, q, ip, iq, keys, cnt, bp, bq)
-    best, j_best, cand_lo, cand_hi = cut_buckets(cnt, bp, bq, bmin, bmax, k, CUT_TOL)
+    scale = sq / sp  # raw ratio edges onto the normalised scale
+    best, j_best, cand_lo, cand_hi = cut_buckets(cnt, bp, bq, bmin, bmax, k, CUT_TOL, scale)
     j = j_best
     order = ws.i[0, :0]
     if cand_lo >= 0:
@@ -487,7 +492,7 @@ def _plan(p, q, sp, sq, k, ws):
     p_t, a, c, jb = split_at(p, q, ip, iq, order, cand_lo, cnt, bp, bq, bmin, bmax, j)
     x_t = a**k  # brackets only; finish() recomputes both from the ordered slice
     x_u = B._one_minus_pow(c, k)
-    s_lo, s_hi = water_buckets(cnt, bp, bq, bmin, bmax, j, jb, p_t, x_t, x_u)
+    s_lo, s_hi = water_buckets(cnt, bp, bq, bmin, bmax, j, jb, p_t, x_t, x_u, scale)
     order = _reorder(p, q, keys, ws, vocab, bits, s_lo, s_hi, order, cand_lo, cand_hi)
     return bmin, bmax, j, s_lo, s_hi, order
 

@@ -128,6 +128,19 @@ def test_reusing_the_cut_scans_order_changes_nothing(seed, k):
                 assert getattr(got, name) == value, name
 
 
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("k", [2, 3])
+def test_unnormalised_rows_give_the_tables_of_the_full_sort(seed, k):
+    """Rows that do not sum to one (the library normalises them itself): the buckets hold
+    ratios of the raw rows, the water levels and the cut live on the normalised scale, and
+    the bucketed build must bracket them on that scale."""
+    rng = np.random.default_rng(1000 + seed)
+    v = int(rng.integers(2, 60))
+    for p, q in _kinds(rng, v):
+        sp, sq = 10.0 ** rng.uniform(-3, 3), 10.0 ** rng.uniform(-3, 3)
+        assert_same_table(p / p.sum() * sp, q / q.sum() * sq, k)
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("k", [2, 3, 4, 8])
 def test_small_bucketed_tables_match_the_exact_path(seed, k):
@@ -164,10 +177,17 @@ def test_the_cut_inside_a_bucket_is_found_by_the_exact_scan():
     assert a.cut == 120 and keys[order[119]] == keys[order[120]]
 
 
-@pytest.mark.parametrize("k", [2, 3, 4])
-@pytest.mark.parametrize("seed", [0, 11])
-def test_full_vocabulary_builds_use_buckets_and_agree(k, seed):
+@pytest.mark.parametrize(
+    ("k", "seed", "sums"),
+    [(2, 0, (1.0, 1.0)), (3, 0, (1.0, 1.0)), (4, 0, (1.0, 1.0)), (2, 11, (1.0, 1.0)),
+     (3, 11, (1.0, 1.0)), (4, 11, (1.0, 1.0)),
+     # row sums the public API accepts (within PROB_SUM_TOL of one); before the bucket edges
+     # were scaled by sum q / sum p, these three put x off by 1.3e-7, 3e-11 and 3e-9
+     (4, 3, (1.0009, 0.9992)), (3, 22, (0.9992, 1.0009)), (4, 32, (0.9992, 1.0009))],
+)
+def test_full_vocabulary_builds_use_buckets_and_agree(k, seed, sums):
     p, q = llm_like(151936, seed=seed)
+    p, q = p * sums[0], q * sums[1]
     assert _buckets.MIN_VOCAB <= p.shape[0]  # the default build is the bucketed one
     a = full_sort_table(p, q, k)
     b = _build.build(p, q, float(p.sum()), float(q.sum()), k, _build.IID)

@@ -1,7 +1,8 @@
 """Where one optimal-verifier table build spends its time, at V = 151936.
 
 On one LLM-like pair (``_pairs.py``), median milliseconds of: the exact ratio order and its
-parts (keys, packing, numpy's sort, exact re-sorting of equal-key runs), then the whole
+parts (keys, packing, numpy's sort, exact re-sorting of equal-key runs; on fresh arrays, so
+page faults included) and the order in the builds' reused workspace, then the whole
 table build (``_build.build``) for i.i.d. drafts at several k and for two drafts without
 replacement. Without-replacement tables and the i.i.d. tables of older versions start from
 the full ratio order; i.i.d. tables (k >= 2) of versions with
@@ -105,7 +106,15 @@ def main() -> None:
     print(f"one LLM-like pair, V = {p.shape[0]}, median of {r} (ms)")
     print(f"ratio order        {_ms(r, _order.ratio_order, p, q):7.2f}   keys {_ms(r, _order.ratio_keys, p, q):.2f}, "
           f"pack {_ms(r, _order.pack, keys, bits):.2f}, sort {_ms(r, np.sort, packed):.2f}, "
-          f"exact runs {_ms(r, _order.fix_runs, ordered, bits, p, q, keys):.2f}")
+          f"exact runs {_ms(r, _order.fix_runs, ordered, bits, p, q, keys):.2f} (fresh arrays)")
+    try:
+        from specsample.optimal import _work
+    except ImportError:  # a version from before the workspace
+        _work = None
+    if _work is not None:  # what a build pays: its scratch is reused, not fresh
+        ws = _work.get(p.shape[0])
+        print(f"ratio order        {_ms(r, _order.ratio_order, p, q, ws):7.2f}   (in the builds' "
+              "workspace)")
     try:
         from specsample.optimal import _buckets as buckets
     except ImportError:  # a version from before ratio buckets

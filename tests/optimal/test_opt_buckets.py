@@ -26,14 +26,17 @@ F = Fraction
 
 
 @contextlib.contextmanager
-def bucketed(min_vocab: int = 0):
-    """Build i.i.d. tables (k >= 2) of every vocabulary with the bucketed path."""
-    old = _buckets.MIN_VOCAB
+def bucketed(min_vocab: int = 0, reuse_min: int | None = None):
+    """Build i.i.d. tables (k >= 2) of every vocabulary with the bucketed path (and, if
+    given, reuse the cut scan's order from ``reuse_min`` shared tokens on)."""
+    old = _buckets.MIN_VOCAB, _buckets.REUSE_MIN
     _buckets.MIN_VOCAB = min_vocab
+    if reuse_min is not None:
+        _buckets.REUSE_MIN = reuse_min
     try:
         yield
     finally:
-        _buckets.MIN_VOCAB = old
+        _buckets.MIN_VOCAB, _buckets.REUSE_MIN = old
 
 
 def full_sort_table(p, q, k):
@@ -95,16 +98,11 @@ def test_bucketed_tables_equal_the_full_sort_tables(seed, k):
 def _plan_and_table(p, q, k, reuse_min):
     """The bucketed build's exactly ordered slice and its table, with the cut scan's order
     reused from ``reuse_min`` shared tokens on."""
-    old = _buckets.REUSE_MIN
-    _buckets.REUSE_MIN = reuse_min
-    try:
-        with bucketed():
-            ws = _work.get(p.shape[0])
-            *_, order = _buckets._plan(p, q, 1.0, 1.0, np.int64(k), ws)
-            order = order.copy()
-            table = _build.build(p, q, 1.0, 1.0, k, _build.IID)
-    finally:
-        _buckets.REUSE_MIN = old
+    with bucketed(reuse_min=reuse_min):
+        ws = _work.get(p.shape[0])
+        *_, order = _buckets._plan(p, q, 1.0, 1.0, np.int64(k), ws)
+        order = order.copy()
+        table = _build.build(p, q, 1.0, 1.0, k, _build.IID)
     return order, table
 
 

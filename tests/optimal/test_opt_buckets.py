@@ -180,7 +180,8 @@ def test_the_cut_inside_a_bucket_is_found_by_the_exact_scan():
     [(2, 0, (1.0, 1.0)), (3, 0, (1.0, 1.0)), (4, 0, (1.0, 1.0)), (2, 11, (1.0, 1.0)),
      (3, 11, (1.0, 1.0)), (4, 11, (1.0, 1.0)),
      # row sums the public API accepts (within PROB_SUM_TOL of one); before the bucket edges
-     # were scaled by sum q / sum p, these three put x off by 1.3e-7, 3e-11 and 3e-9
+     # were scaled by sum q / sum p, these three failed: alpha off by 3.4e-7 (above the
+     # optimum), x off by 3.4e-11 and by 3.3e-9
      (4, 3, (1.0009, 0.9992)), (3, 22, (0.9992, 1.0009)), (4, 32, (0.9992, 1.0009))],
 )
 def test_full_vocabulary_builds_use_buckets_and_agree(k, seed, sums):
